@@ -1,0 +1,50 @@
+"""The few exception types selfinstruct raises; each message says what to fix."""
+
+from __future__ import annotations
+
+
+class SelfInstructError(Exception):
+    """Base class of every error selfinstruct raises on purpose."""
+
+
+class SeedError(SelfInstructError, ValueError):
+    """A seed file is unreadable or invalid; the message names file, line and field."""
+
+    def __init__(self, path: str, line: int | None, field: str | None, problem: str) -> None:
+        self.path, self.line, self.field, self.problem = path, line, field, problem
+        where = path if line is None else f"{path}:{line}"
+        if field:
+            where += f": field '{field}'"
+        super().__init__(f"{where}: {problem}")
+
+
+class DataError(SelfInstructError, ValueError):
+    """A data file (pool, instances, training data) is invalid; names file, line and field."""
+
+    def __init__(self, path: str, line: int | None, field: str | None, problem: str) -> None:
+        self.path, self.line, self.field, self.problem = path, line, field, problem
+        where = path if line is None else f"{path}:{line}"
+        if field:
+            where += f": field '{field}'"
+        super().__init__(f"{where}: {problem}")
+
+
+class ConfigError(SelfInstructError, ValueError):
+    """An option or config file value is out of range or inconsistent."""
+
+
+class BackendError(SelfInstructError, RuntimeError):
+    """The LLM backend failed in a way retries cannot fix (bad request, auth, no endpoint)."""
+
+
+class MissingDependencyError(SelfInstructError, ImportError):
+    """An optional dependency is not installed."""
+
+    def __init__(self, package: str, feature: str, extra: str) -> None:
+        super().__init__(
+            f"Please install `{package}` to use {feature} (`pip install 'selfinstruct[{extra}]'`)."
+        )
+
+
+class BudgetExhausted(SelfInstructError):
+    """The token budget is spent; everything accepted so far is on disk."""

@@ -1,0 +1,86 @@
+"""Pydantic models for every record that crosses a boundary: seed files, pool files, exports."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+class Instance(_Record):
+    """One input/output pair of a task; `input` is empty for tasks that need none."""
+
+    input: str = ""
+    output: str
+
+    _check_output = field_validator("output")(_not_blank)
+
+
+class SeedTask(_Record):
+    """A human-written seed task in the Self-Instruct seed format."""
+
+    id: str
+    name: str
+    instruction: str
+    instances: list[Instance] = Field(min_length=1)
+    is_classification: bool
+
+    _check = field_validator("id", "name", "instruction")(_not_blank)
+
+
+class SimilarInstruction(_Record):
+    """A pool instruction and its ROUGE-L F-measure against a candidate."""
+
+    instruction: str
+    score: float
+
+
+class MachineInstruction(_Record):
+    """An instruction the model generated and the similarity filter accepted."""
+
+    instruction: str
+    index: int = Field(ge=0, description="position among accepted machine instructions")
+    request: int = Field(ge=0, description="number of the request that produced it")
+    max_rouge: float = Field(ge=0.0, le=1.0, description="ROUGE-L F of the most similar pool entry")
+    mean_rouge: float = Field(ge=0.0, le=1.0, description="mean ROUGE-L F over the whole pool")
+    most_similar: list[SimilarInstruction] = Field(default_factory=list)
+    prompt_instructions: list[str] = Field(default_factory=list)
+    is_classification: bool | None = None
+
+    _check = field_validator("instruction")(_not_blank)
+
+
+class Rejection(_Record):
+    """A candidate instruction dropped by a named filter."""
+
+    instruction: str
+    reason: str
+    request: int = Field(ge=0)
+    detail: str | None = None
+
+
+class TaskInstances(_Record):
+    """The instances generated for one instruction, after filtering."""
+
+    instruction: str
+    is_classification: bool
+    instances: list[Instance]
+    source: str = "machine"
+
+
+class AlpacaExample(_Record):
+    """One row of Alpaca-style training data."""
+
+    instruction: str
+    input: str = ""
+    output: str
+
+    _check = field_validator("instruction", "output")(_not_blank)

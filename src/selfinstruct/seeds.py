@@ -1,0 +1,179 @@
+"""Load and validate seed tasks: Self-Instruct seed JSONL, Alpaca JSON/JSONL, or a bundled set."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .errors import SeedError
+from .records import Instance, SeedTask
+
+BUNDLED = ("en", "zh")
+
+
+@dataclass(frozen=True)
+class SeedSummary:
+    """Counts a user checks before spending tokens on a seed set."""
+
+    tasks: int
+    classification: int
+    instances: int
+
+    @property
+    def classification_share(self) -> float:
+        return self.classification / self.tasks if self.tasks else 0.0
+
+
+def bundled_seed_path(name: str) -> Path:
+    """Path of a bundled seed set ("en" or "zh") inside the installed package."""
+    if name not in BUNDLED:
+        raise SeedError(name, None, None, f"no bundled seed set {name!r}; choose one of {BUNDLED}")
+    ref = resources.files("selfinstruct") / "seeds" / name / "seed_tasks.jsonl"
+    return Path(str(ref))
+
+
+def load_seeds(source: str | Path) -> list[SeedTask]:
+    """Read seed tasks from a bundled set name ("en", "zh") or a file in either supported format.
+
+    Raises `SeedError` naming the file, line and field of the first problem found.
+    """
+    if isinstance(source, str) and source in BUNDLED:
+        source = bundled_seed_path(source)
+    path = Path(source)
+    text = _read_text(path)
+    if not text.strip():
+        raise SeedError(str(path), None, None, "file is empty: expected seed tasks")
+    if text.lstrip().startswith("["):
+        rows = list(_json_array_rows(path, text))
+    else:
+        rows = list(_jsonl_rows(path, text))
+    if not rows:
+        raise SeedError(str(path), None, None, "file holds no seed tasks")
+    if all("instances" not in row for _, row in rows):
+        tasks = _alpaca_tasks(path, rows)
+    else:
+        tasks = [_seed_task(path, line, row) for line, row in rows]
+    _check_unique_ids(path, tasks, [line for line, _ in rows] if len(rows) == len(tasks) else None)
+    return tasks
+
+
+def summarize(tasks: list[SeedTask]) -> SeedSummary:
+    """Count tasks, classification tasks and instances."""
+    return SeedSummary(
+        tasks=len(tasks),
+        classification=sum(t.is_classification for t in tasks),
+        instances=sum(len(t.instances) for t in tasks),
+    )
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise SeedError(str(path), None, None, "file not found") from None
+    except IsADirectoryError:
+        raise SeedError(str(path), None, None, "is a directory, expected a seed file") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SeedError(
+            str(path), line, None, f"not valid UTF-8 (byte {exc.start}); re-save the file as UTF-8"
+        ) from None
+
+
+def _jsonl_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SeedError(str(path), number, None, f"broken JSON: {exc.msg}") from None
+        if not isinstance(row, dict):
+            raise SeedError(str(path), number, None, "expected a JSON object on each line")
+        yield number, row
+
+
+def _json_array_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield the objects of a JSON array with the line each one starts on."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SeedError(str(path), exc.lineno, None, f"broken JSON: {exc.msg}") from None
+    decoder = json.JSONDecoder()
+    pos = text.index("[") + 1
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= len(text) or text[pos] == "]":
+            return
+        row, end = decoder.raw_decode(text, pos)
+        line = text.count("\n", 0, pos) + 1
+        if not isinstance(row, dict):
+            raise SeedError(str(path), line, None, "expected a JSON object for each task")
+        yield line, row
+        pos = end
+
+
+def _first_error(exc: ValidationError) -> tuple[str, str]:
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in err["loc"]) or None
+    return field or "", err["msg"]
+
+
+def _seed_task(path: Path, line: int, row: dict[str, Any]) -> SeedTask:
+    try:
+        return SeedTask.model_validate(row)
+    except ValidationError as exc:
+        field, msg = _first_error(exc)
+        raise SeedError(str(path), line, field, msg) from None
+
+
+def _alpaca_tasks(path: Path, rows: list[tuple[int, dict[str, Any]]]) -> list[SeedTask]:
+    """Group Alpaca rows by instruction into seed tasks (one instance per row)."""
+    by_instruction: dict[str, SeedTask] = {}
+    for line, row in rows:
+        try:
+            example = Instance.model_validate(
+                {"input": row.get("input", ""), "output": row.get("output")}
+            )
+            instruction = row.get("instruction")
+            if not isinstance(instruction, str) or not instruction.strip():
+                raise SeedError(str(path), line, "instruction", "must be a non-empty string")
+        except ValidationError as exc:
+            field, msg = _first_error(exc)
+            raise SeedError(str(path), line, field, msg) from None
+        label = row.get("is_classification", False)
+        if not isinstance(label, bool):
+            raise SeedError(str(path), line, "is_classification", "must be true or false")
+        task = by_instruction.get(instruction)
+        if task is None:
+            n = len(by_instruction)
+            by_instruction[instruction] = SeedTask(
+                id=f"alpaca_{n}",
+                name=f"alpaca_{n}",
+                instruction=instruction,
+                instances=[example],
+                is_classification=label,
+            )
+        else:
+            task.instances.append(example)
+    return list(by_instruction.values())
+
+
+def _check_unique_ids(path: Path, tasks: list[SeedTask], lines: list[int] | None) -> None:
+    seen: dict[str, int] = {}
+    for i, task in enumerate(tasks):
+        line = lines[i] if lines else None
+        if task.id in seen:
+            raise SeedError(
+                str(path), line, "id", f"duplicate id {task.id!r} (first seen at line {seen[task.id]})"
+            )
+        seen[task.id] = line or 0
