@@ -1,0 +1,136 @@
+"""In-process generation with transformers: the embedded default model, a HF id or a local dir."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import BackendError
+from .base import BackendInfo, Completion, GenerationParams, Prompt, Usage
+from .model_files import default_device, load_causal_lm, load_tokenizer, require
+
+
+class TransformersBackend:
+    """Batched, left-padded generation on one local model, optionally with a LoRA adapter.
+
+    `presence_penalty` and `frequency_penalty` have no exact transformers equivalent and are
+    ignored; stop sequences, temperature, top_p, max_tokens and seed are honoured.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        adapter: str | None = None,
+        device: str | None = None,
+        dtype: Any = None,
+        batch_size: int = 8,
+        chat: bool = True,
+    ) -> None:
+        torch = require("torch", "torch", "the transformers backend", "local")
+        self.device = device or default_device()
+        if dtype is None:
+            dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
+        self.tokenizer = load_tokenizer(model)
+        self.tokenizer.padding_side = "left"
+        self.model = load_causal_lm(model, dtype=dtype, device=self.device)
+        if adapter:
+            peft = require("peft", "peft", "LoRA adapters", "finetune")
+            self.model = peft.PeftModel.from_pretrained(self.model, adapter).to(self.device)
+        self.model.eval()
+        if chat and not getattr(self.tokenizer, "chat_template", None):
+            chat = False
+        self.info = BackendInfo(
+            name="transformers",
+            model=model or "bundled:SmolLM2-135M-Instruct",
+            chat=chat,
+            batch_size=batch_size,
+            extra={"device": self.device, "adapter": adapter or ""},
+        )
+        self.usage = Usage()
+        self._lock = threading.Lock()
+
+    async def acomplete(
+        self, prompts: Sequence[Prompt], params: GenerationParams
+    ) -> list[Completion]:
+        expanded = [p for p in prompts for _ in range(params.n)]
+        return await asyncio.to_thread(self.generate, expanded, params)
+
+    def generate(self, prompts: Sequence[Prompt], params: GenerationParams) -> list[Completion]:
+        """Generate one completion per prompt, `batch_size` prompts at a time (thread-safe)."""
+        out: list[Completion] = []
+        with self._lock:
+            for start in range(0, len(prompts), self.info.batch_size):
+                batch = prompts[start : start + self.info.batch_size]
+                seed = None if params.seed is None else params.seed + start
+                out.extend(self._generate_batch(batch, params, seed))
+        for completion in out:
+            self.usage.add(completion)
+        return out
+
+    def render(self, prompt: Prompt) -> str:
+        """The exact text fed to the model: chat messages go through the chat template."""
+        if isinstance(prompt, str):
+            return prompt
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise BackendError(
+                f"model {self.info.model} has no chat template: pass plain-text prompts "
+                "(completion templates) instead of chat messages"
+            )
+        return self.tokenizer.apply_chat_template(
+            list(prompt), tokenize=False, add_generation_prompt=True
+        )
+
+    def _generate_batch(
+        self, prompts: Sequence[Prompt], params: GenerationParams, seed: int | None
+    ) -> list[Completion]:
+        import torch
+
+        texts = [self.render(p) for p in prompts]
+        enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        enc = {k: v.to(self.device) for k, v in enc.items()}
+        sampling = params.temperature > 0
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": params.max_tokens,
+            "do_sample": sampling,
+            "pad_token_id": self.tokenizer.pad_token_id,
+        }
+        if sampling:
+            kwargs.update(temperature=params.temperature, top_p=params.top_p, top_k=0)
+        else:
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        if params.stop:
+            kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
+        if seed is not None:
+            torch.manual_seed(seed)
+        with torch.inference_mode():
+            generated = self.model.generate(**enc, **kwargs)
+        width = enc["input_ids"].shape[1]
+        prompt_lengths = enc["attention_mask"].sum(dim=1).tolist()
+        return [
+            self._completion(row[width:].tolist(), int(n), params)
+            for row, n in zip(generated, prompt_lengths, strict=True)
+        ]
+
+    def _completion(self, ids: list[int], prompt_tokens: int, params: GenerationParams) -> Completion:
+        eos = set(_as_list(self.tokenizer.eos_token_id))
+        eos.add(self.tokenizer.pad_token_id)
+        cut = next((i for i, t in enumerate(ids) if t in eos), None)
+        used = ids if cut is None else ids[:cut]
+        text = self.tokenizer.decode(used, skip_special_tokens=True)
+        finish = "stop" if cut is not None else "length"
+        for stop in params.stop:
+            pos = text.find(stop)
+            if pos != -1:
+                text, finish = text[:pos], "stop"
+        if finish == "length" and len(ids) < params.max_tokens:
+            finish = "stop"  # ended by a stop string that the generate() call matched
+        return Completion(text, finish, prompt_tokens, len(used) + (cut is not None))
+
+
+def _as_list(value: int | list[int] | None) -> list[int]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
