@@ -1,0 +1,70 @@
+"""The named post-processing filters, English and Chinese."""
+
+import pytest
+
+from selfinstruct.errors import ConfigError
+from selfinstruct.filters import (
+    ALPACA_EXTRA_BLACKLIST,
+    PAPER_BLACKLIST,
+    FilterConfig,
+    InstructionFilter,
+)
+
+en = InstructionFilter(FilterConfig(language="en"))
+zh = InstructionFilter(FilterConfig(language="zh"))
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Explain photosynthesis simply.", "too_short"),  # 3 words
+        ("Explain photosynthesis to children.", None),  # 4 words
+        (" ".join(["word"] * 151), "too_long"),
+        (" ".join(["word"] * 150), None),
+        ("Describe the image in a few words.", "blacklisted_keyword"),
+        ("Describe what these Files contain.", "blacklisted_keyword"),
+        ("Explain how to go to the station by bus.", "blacklisted_keyword"),
+        ("Explain what a mapping function does.", None),  # whole words only
+        ("Give a detailed plotline for a mystery novel.", None),
+        ("Write a program that sorts numbers quickly.", "write_a_program"),
+        ('"Quote" the following famous line correctly.', "starts_with_punctuation"),
+        ("Écris un poème sur la mer, s'il te plaît.", "non_english_start"),
+        ("", "empty"),
+    ],
+)
+def test_english_filters(text: str, reason: str | None) -> None:
+    assert en(text) == reason
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("写诗", "too_short"),
+        ("写一首关于秋天的七言绝句。", None),
+        ("根据下面的图片写一段描述。", "blacklisted_keyword"),
+        ("编写一个程序计算斐波那契数列。", "write_a_program"),
+        ("Please translate this sentence into 中文.", "mostly_latin"),
+        ("“引号”开头的指令是不允许的。", "starts_with_punctuation"),
+        ("字" * 301, "too_long"),
+    ],
+)
+def test_chinese_filters(text: str, reason: str | None) -> None:
+    assert zh(text) == reason
+
+
+def test_blacklist_is_configurable() -> None:
+    stricter = InstructionFilter(FilterConfig(blacklist=PAPER_BLACKLIST + ALPACA_EXTRA_BLACKLIST))
+    text = "Compose a short piece of music for a birthday."
+    assert en(text) is None
+    assert stricter(text) == "blacklisted_keyword"
+    assert stricter.blacklisted(text) == "music"
+    looser = InstructionFilter(FilterConfig(min_words=2, max_words=5, blacklist=()))
+    assert looser("Describe this image.") is None
+    assert looser("one two three four five six") == "too_long"
+
+
+def test_bad_bounds_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="min_words"):
+        FilterConfig(min_words=10, max_words=5)
+    with pytest.raises(ConfigError, match="language"):
+        FilterConfig(language="fr")
