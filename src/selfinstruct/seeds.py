@@ -174,6 +174,6 @@ def _check_unique_ids(path: Path, tasks: list[SeedTask], lines: list[int] | None
         line = lines[i] if lines else None
         if task.id in seen:
             raise SeedError(
-                str(path), line, "id", f"duplicate id {task.id!r} (first seen at line {seen[task.id]})"
+                str(path), line, "id", f"duplicate id {task.id!r} (first at line {seen[task.id]})"
             )
         seen[task.id] = line or 0

@@ -21,7 +21,7 @@ def make_backend(
     chat: bool = True,
     batch_size: int = 8,
 ) -> Backend:
-    """`openai` talks to any OpenAI-compatible server; `transformers` (the default) runs in-process."""
+    """`openai`: any OpenAI-compatible server; `transformers` (the default): in-process."""
     if backend is None:
         backend = "openai" if base_url else "transformers"
     if backend == "openai":

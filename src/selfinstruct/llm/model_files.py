@@ -33,7 +33,7 @@ def require(module: str, package: str, feature: str, extra: str) -> Any:
 
 
 def pretrained_args(model: str | None) -> tuple[str, dict[str, Any]]:
-    """Map a model name (None/"bundled", a HF id, a local dir, a .gguf path) to from_pretrained args."""
+    """Map a model name (None/"bundled", HF id, local dir, .gguf path) to from_pretrained args."""
     if model in (None, "", BUNDLED_MODEL):
         path = bundled_model_path()
         return str(path.parent), {"gguf_file": path.name}

@@ -114,7 +114,9 @@ class TransformersBackend:
             for row, n in zip(generated, prompt_lengths, strict=True)
         ]
 
-    def _completion(self, ids: list[int], prompt_tokens: int, params: GenerationParams) -> Completion:
+    def _completion(
+        self, ids: list[int], prompt_tokens: int, params: GenerationParams
+    ) -> Completion:
         eos = set(_as_list(self.tokenizer.eos_token_id))
         eos.add(self.tokenizer.pad_token_id)
         cut = next((i for i, t in enumerate(ids) if t in eos), None)
