@@ -1,0 +1,39 @@
+"""Append-only JSONL: whole lines only, torn tails dropped, resumable."""
+
+from pathlib import Path
+
+import pytest
+
+from selfinstruct.errors import DataError
+from selfinstruct.jsonl import JsonlWriter, count_lines, read_jsonl
+from selfinstruct.records import AlpacaExample
+
+
+def test_torn_last_line_is_ignored_then_cut(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    with JsonlWriter(path) as out:
+        out.write({"a": 1})
+        out.write_many([{"a": 2}, {"a": 3}])
+    with path.open("ab") as fh:
+        fh.write(b'{"a": 4, "b"')  # a crash mid-write
+    assert [r["a"] for r in read_jsonl(path)] == [1, 2, 3]
+    with JsonlWriter(path) as out:
+        out.write({"a": 5})
+    assert [r["a"] for r in read_jsonl(path)] == [1, 2, 3, 5]
+    assert path.read_bytes().endswith(b"\n") and count_lines(path) == 4
+
+
+def test_validation_error_names_line_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "data.jsonl"
+    path.write_text('{"instruction": "x", "output": "y"}\n{"instruction": "x"}\n', "utf-8")
+    with pytest.raises(DataError) as info:
+        list(read_jsonl(path, AlpacaExample))
+    assert (info.value.line, info.value.field) == (2, "output")
+
+
+def test_unicode_is_kept_readable(tmp_path: Path) -> None:
+    path = tmp_path / "zh.jsonl"
+    with JsonlWriter(path, fsync=False) as out:
+        out.write(AlpacaExample(instruction="写一首诗", output="秋风"))
+    assert "写一首诗" in path.read_text("utf-8")
+    assert next(read_jsonl(path, AlpacaExample)).output == "秋风"
