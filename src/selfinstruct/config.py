@@ -33,6 +33,7 @@ class BackendOptions(BaseModel):
     batch_size: int = Field(8, ge=1, description="prompts per forward pass (transformers)")
     chat: bool | None = Field(None, description="send chat messages (default) or plain text")
     seed: int = Field(42, description="seed of every random choice (and of sampling)")
+    adapter: str | None = Field(None, description="LoRA adapter dir for the transformers backend")
 
 
 class RunOptions(BackendOptions):
@@ -49,6 +50,23 @@ class RunOptions(BackendOptions):
     num_instructions: int = Field(100, ge=0, description="machine instructions to generate")
     token_budget: int | None = Field(None, gt=0, description="stop bootstrap after these tokens")
     threshold: float = Field(0.7, gt=0, le=1, description="ROUGE-L similarity threshold")
+    template: Path | None = Field(None, description="your own bootstrap prompt template file")
+    num_prompt_instructions: int = Field(8, ge=1, description="in-context instructions per prompt")
+    num_machine_instructions: int = Field(2, ge=0, description="of those, from the machine pool")
+    blacklist: list[str] | None = Field(
+        None, description="keywords that reject an instruction, comma-separated (default: paper's)"
+    )
+    min_words: int = Field(4, ge=1, description="shortest instruction kept, in words (en)")
+    max_words: int = Field(150, ge=1, description="longest instruction kept, in words (en)")
+    min_chars: int = Field(6, ge=1, description="shortest instruction kept, in characters (zh)")
+    max_chars: int = Field(300, ge=1, description="longest instruction kept, in characters (zh)")
+    temperature: float | None = Field(None, ge=0, description="bootstrap sampling (default 0.7)")
+    top_p: float | None = Field(None, gt=0, le=1, description="bootstrap top_p (default 0.5)")
+    presence_penalty: float | None = Field(None, description="bootstrap penalty (default 2)")
+    max_tokens: int | None = Field(None, ge=1, description="bootstrap max tokens (default 1024)")
+    similarity_workers: int | None = Field(
+        None, ge=1, description="processes for the similarity filter (default: all cores)"
+    )
     # classify
     classify_examples: int = Field(12, ge=0, description="few-shot examples in the classify prompt")
     # instances

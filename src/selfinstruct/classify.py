@@ -1,0 +1,274 @@
+"""Classification detection: ask the model whether each machine instruction is a classification task.
+
+The answer decides how instances are generated (output-first for classification tasks). The
+prompt is few-shot, with examples drawn from the run's seed tasks (which carry their own label),
+decoded greedily; answers are parsed leniently in English and Chinese, and an answer that says
+neither yes nor no falls back to "not classification" (input-first works for any task), counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+from tqdm.auto import tqdm
+
+from .batching import chunk_size_for, complete_in_order
+from .errors import ConfigError, DataError
+from .jsonl import JsonlWriter, read_jsonl
+from .llm.base import Backend, GenerationParams, Prompt
+from .records import SeedTask
+from .rundir import RunDir
+from .runstate import SeedSource, machine_instructions, prompt_override, run_language, run_seeds
+from .templates import load_template
+
+ANSWERS = {"en": ("Yes", "No"), "zh": ("是", "否")}
+FALLBACK = False
+"""The label given to an unparseable answer: input-first prompting suits any task."""
+
+
+class ClassificationRecord(BaseModel):
+    """One line of classification.jsonl: the model's verdict on one machine instruction."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    instruction: str
+    index: int
+    is_classification: bool
+    raw: str
+    fallback: bool = False
+
+
+@dataclass(frozen=True)
+class ClassifyPrompt:
+    """A filled-in few-shot template; `query` is the template's tail, repeated per example."""
+
+    header: str
+    query: str
+    answers: tuple[str, str]
+    chat: bool
+
+    @classmethod
+    def build(
+        cls,
+        template: str,
+        examples: Sequence[tuple[str, bool]],
+        language: str,
+        chat: bool,
+    ) -> ClassifyPrompt:
+        """Render the examples in the same shape as the question that ends the template."""
+        if "{examples}" not in template or "{instruction}" not in template:
+            raise ConfigError("a classify template needs {examples} and then {instruction}")
+        head, tail = template.split("{examples}", 1)
+        query = tail.strip()
+        answers = ANSWERS[language]
+        blocks = [_fill(query, text) + _sep(query) + answers[0 if yes else 1] for text, yes in examples]
+        return cls(head + "\n\n".join(blocks), query, answers, chat)
+
+    def render(self, instruction: str) -> Prompt:
+        text = f"{self.header}\n\n{_fill(self.query, instruction)}"
+        if self.chat:
+            return [{"role": "user", "content": text.strip()}]
+        return text.rstrip()
+
+
+def _fill(query: str, instruction: str) -> str:
+    return query.replace("{instruction}", " ".join(instruction.split()))
+
+
+def _sep(query: str) -> str:
+    return "" if query.endswith(("：", "？")) else " "
+
+
+def pick_examples(seeds: Sequence[SeedTask], k: int, seed: int) -> list[tuple[str, bool]]:
+    """`k` seed instructions with their labels, half of them classification, in seeded order."""
+    rng = random.Random(f"classify:{seed}")
+    yes = [t.instruction for t in seeds if t.is_classification]
+    no = [t.instruction for t in seeds if not t.is_classification]
+    n_yes = min(len(yes), k // 2)
+    n_no = min(len(no), k - n_yes)
+    n_yes = min(len(yes), k - n_no)
+    chosen = [(t, True) for t in rng.sample(yes, n_yes)] + [(t, False) for t in rng.sample(no, n_no)]
+    rng.shuffle(chosen)
+    return chosen
+
+
+_MARKUP = re.compile(r"^[\s*#`'\"“”‘’>\-_:：.]+")
+_ECHO = re.compile(
+    r"^(?:classification task|classification|answer|label|verdict|is it a classification task\??"
+    r"|是否分类任务|是否为分类任务|分类任务|回答|答案|答)\s*[:：]\s*",
+    re.I,
+)
+_EN_NO = re.compile(r"^(?:no|not|non|false|n)\b", re.I)
+_EN_YES = re.compile(r"^(?:yes|true|y|yeah|yep|correct)\b", re.I)
+_EN_SUBJECT = re.compile(r"^(?:it|this|this task|the task|that)\s+(?:is|would be)\s+", re.I)
+_ZH_NO = ("不是", "不属于", "不算", "否")
+_ZH_YES = ("是的", "是", "属于", "对")
+
+
+def parse_yes_no(text: str) -> bool | None:
+    """True/False for a yes/no answer in English or Chinese, None when it is neither."""
+    s = text.strip()
+    for _ in range(3):  # peel markup and an echoed label ("Classification task: Yes")
+        s = _ECHO.sub("", _MARKUP.sub("", s)).strip()
+    if not s:
+        return None
+    if _EN_NO.match(s):
+        return False
+    if _EN_YES.match(s):
+        return True
+    if s.startswith(_ZH_NO):
+        return False
+    if s.startswith(_ZH_YES):
+        return True
+    subject = _EN_SUBJECT.match(s)
+    if subject:
+        rest = s[subject.end() :]
+        if _EN_NO.match(rest):
+            return False
+        if re.match(r"^(?:a|an)\s+classification\b", rest, re.I):
+            return True
+    return None
+
+
+def params_for(chat: bool, seed: int) -> GenerationParams:
+    """Greedy and short: the answer is one word (a chat model may add a little)."""
+    if chat:
+        return GenerationParams(max_tokens=8, temperature=0.0, seed=seed)
+    return GenerationParams(max_tokens=5, temperature=0.0, stop=("\n",), seed=seed)
+
+
+@dataclass
+class ClassifyResult:
+    """Counts over the whole directory after this run."""
+
+    out_dir: Path
+    classified: int
+    new: int
+    stats: dict[str, object]
+
+
+def classify(
+    out_dir: str | Path,
+    backend: Backend | None = None,
+    *,
+    seeds: SeedSource | None = None,
+    language: str | None = None,
+    seed: int = 42,
+    concurrency: int = 8,
+    examples: int = 12,
+    template: str | Path | None = None,
+    prompt_dir: str | Path | None = None,
+    progress: bool = True,
+) -> ClassifyResult:
+    """Label every machine instruction in `out_dir` not yet labelled; append to classification.jsonl."""
+    if backend is None:
+        from .llm.factory import make_backend
+
+        backend = make_backend("transformers")
+    rundir = RunDir.of(out_dir)
+    todo_all = machine_instructions(rundir)
+    lang = run_language(rundir, [m.instruction for m in todo_all], language)
+    seed_tasks = run_seeds(rundir, lang, seeds)
+    override = template or prompt_override(prompt_dir, "classify", lang)
+    prompt = ClassifyPrompt.build(
+        load_template("classify", lang, override),
+        pick_examples(seed_tasks, examples, seed),
+        lang,
+        backend.info.chat,
+    )
+    done = _existing(rundir)
+    todo = [m for m in todo_all if m.instruction not in done]
+    usage_before = (backend.usage.prompt_tokens, backend.usage.completion_tokens)
+    with JsonlWriter(rundir.classification) as out:
+        asyncio.run(_run(backend, prompt, todo, out, seed, concurrency, progress))
+    old = rundir.read_stats().get("classify", {})
+    rows = list(_existing(rundir).values())
+    yes = sum(r.is_classification for r in rows)
+    stats: dict[str, object] = {
+        "instructions": len(todo_all),
+        "classified": len(rows),
+        "classification": yes,
+        "not_classification": len(rows) - yes,
+        "unparseable": sum(r.fallback for r in rows),
+        "fallback_label": FALLBACK,
+        "examples": examples,
+        "seed_tasks": len(seed_tasks),
+        "seed_classification": sum(t.is_classification for t in seed_tasks),
+        "prompt_tokens": int(old.get("prompt_tokens", 0))
+        + backend.usage.prompt_tokens
+        - usage_before[0],
+        "completion_tokens": int(old.get("completion_tokens", 0))
+        + backend.usage.completion_tokens
+        - usage_before[1],
+        "language": lang,
+    }
+    rundir.update_stats("classify", stats)
+    return ClassifyResult(rundir.root, len(rows), len(todo), stats)
+
+
+async def _run(
+    backend: Backend,
+    prompt: ClassifyPrompt,
+    todo: list,
+    out: JsonlWriter,
+    seed: int,
+    concurrency: int,
+    progress: bool,
+) -> None:
+    prompts = [prompt.render(m.instruction) for m in todo]
+    params = params_for(prompt.chat, seed)
+    bar = tqdm(total=len(todo), unit="inst", desc="classify", disable=not progress)
+    try:
+        async for start, completions in complete_in_order(
+            backend, prompts, params, chunk_size_for(backend, concurrency)
+        ):
+            rows = []
+            for record, completion in zip(todo[start:], completions, strict=False):
+                verdict = parse_yes_no(completion.text)
+                rows.append(
+                    ClassificationRecord(
+                        instruction=record.instruction,
+                        index=record.index,
+                        is_classification=FALLBACK if verdict is None else verdict,
+                        raw=completion.text,
+                        fallback=verdict is None,
+                    )
+                )
+            out.write_many(rows)
+            bar.update(len(rows))
+    finally:
+        bar.close()
+
+
+def _existing(rundir: RunDir) -> dict[str, ClassificationRecord]:
+    """Labels already on disk, by instruction (a rerun skips them)."""
+    rows: dict[str, ClassificationRecord] = {}
+    for row in read_jsonl(rundir.classification, ClassificationRecord):
+        rows.setdefault(row.instruction, row)
+    return rows
+
+
+def read_labels(rundir: RunDir) -> dict[str, bool]:
+    """instruction -> is_classification, for the instructions classified so far."""
+    return {k: v.is_classification for k, v in _existing(rundir).items()}
+
+
+def check_complete(rundir: RunDir, instructions: Sequence[str]) -> dict[str, bool]:
+    """Labels for all `instructions`, or a DataError saying to run classify first."""
+    labels = read_labels(rundir)
+    missing = [t for t in instructions if t not in labels]
+    if missing:
+        raise DataError(
+            str(rundir.classification),
+            None,
+            None,
+            f"{len(missing)} instruction(s) not classified yet (first: {missing[0][:60]!r}); "
+            f"run `selfinstruct classify --out {rundir.root}` first",
+        )
+    return labels
