@@ -5,6 +5,7 @@ Heavy dependencies (torch, transformers, peft) load only when a local model is u
 
 from __future__ import annotations
 
+from .bootstrap import BootstrapConfig, BootstrapResult, bootstrap
 from .errors import (
     BackendError,
     BudgetExhausted,
@@ -33,6 +34,8 @@ __all__ = [
     "Backend",
     "BackendError",
     "BackendInfo",
+    "BootstrapConfig",
+    "BootstrapResult",
     "BudgetExhausted",
     "Completion",
     "ConfigError",
@@ -48,6 +51,7 @@ __all__ = [
     "SimilarInstruction",
     "TaskInstances",
     "Usage",
+    "bootstrap",
     "complete",
     "load_seeds",
     "summarize",

@@ -43,7 +43,11 @@ class BootstrapConfig:
     token_budget: int | None = None
     threshold: float = 0.7
     top_k_similar: int = 10
-    filters: FilterConfig | None = None
+    min_words: int = 4
+    max_words: int = 150
+    min_chars: int = 6
+    max_chars: int = 300
+    blacklist: tuple[str, ...] | None = None
     template: str | Path | None = None
     chat: bool | None = None
     temperature: float | None = None
@@ -139,7 +143,16 @@ class _Loop:
             presence_penalty=config.presence_penalty,
             max_tokens=config.max_tokens,
         )
-        self.filter = InstructionFilter(config.filters or FilterConfig(language=self.language))
+        self.filter = InstructionFilter(
+            FilterConfig(
+                language=self.language,
+                min_words=config.min_words,
+                max_words=config.max_words,
+                min_chars=config.min_chars,
+                max_chars=config.max_chars,
+                blacklist=tuple(config.blacklist) if config.blacklist is not None else None,
+            )
+        )
         self.index = SimilarityIndex(
             tokenizer=get_tokenizer(self.language),
             threshold=config.threshold,

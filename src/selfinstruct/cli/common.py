@@ -84,6 +84,7 @@ def backend_from_options(options: RunOptions) -> Backend:
         api_key_env=options.api_key_env,
         concurrency=options.concurrency,
         batch_size=options.batch_size,
+        adapter=options.adapter,
         **kwargs,
     )
 

@@ -8,18 +8,14 @@ float rounding included; only the work is cut, by bounds that never skip an entr
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
 
 import numpy as np
-from rapidfuzz import process
-from rapidfuzz.distance import LCSseq
 
 from ..errors import ConfigError
 from .codes import TokenCodes
-from .rouge import fmeasure_array
 from .shard import Shard
 from .tokenize import Tokenizer, tokenize_en
 from .workers import ShardPool
@@ -38,8 +34,9 @@ class SimilarityIndex:
     """A pool of instructions answering exact ROUGE-L questions about new candidates.
 
     `workers` > 1 splits the pool over that many slices, one in this process and the rest in
-    worker processes; they are used for `check_many` batches and for large pools, where the
-    work outweighs the messages. None means os.cpu_count().
+    worker processes. None (the default) means 1: on 2 cores the messages cost more than the
+    work they share out up to a 50K pool at least (see docs/similarity.md); more workers may
+    pay for far larger pools on many idle cores.
     """
 
     def __init__(
@@ -52,7 +49,7 @@ class SimilarityIndex:
             raise ConfigError(f"similarity threshold must be a number, got {threshold!r}")
         if not 0.0 <= threshold <= 1.0:
             raise ConfigError(f"similarity threshold must be in [0, 1], got {threshold}")
-        workers = os.cpu_count() or 1 if workers is None else workers
+        workers = 1 if workers is None else workers
         if workers < 1:
             raise ConfigError(f"similarity workers must be >= 1, got {workers}")
         self.tokenizer = tokenizer
@@ -132,43 +129,12 @@ class SimilarityIndex:
 
     def check_many(self, texts: Iterable[str], add_accepted: bool = True) -> list[Decision]:
         """check() each text in order; with add_accepted, accepted ones join the pool at once."""
-        texts = list(texts)
-        if not add_accepted:
-            return [self.check(text) for text in texts]
-        if self._pool is None:
-            decisions = []
-            for text in texts:
-                d = self.check(text)
-                if not d.reject:
-                    self.add(text)
-                decisions.append(d)
-            return decisions
-        return self._check_many_parallel(texts)
-
-    def _check_many_parallel(self, texts: list[str], batch: int = 256) -> list[Decision]:
-        """Batches: slices score the batch against the pool while this process handles the
-        batch's own earlier-accepted members, then accepted texts are added in order."""
-        decisions: list[Decision] = []
-        for start in range(0, len(texts), batch):
-            chunk = texts[start : start + batch]
-            seqs = [self._codes.encode(self.tokenizer(t)) for t in chunk]
-            self._pool.send_best(seqs)
-            local = [self._local.best(seq) for seq in seqs]
-            remote = self._pool.receive()
-            accepted: list[tuple[int, str]] = []  # (position it gets, seq) within this batch
-            for i, (text, seq) in enumerate(zip(chunk, seqs, strict=True)):
-                best = self._merge_best([local[i]] + [r[i] for r in remote])
-                if accepted and seq:
-                    best = _merge_inner(best, seq, accepted)
-                d = self._decide(best)
-                if not d.reject:
-                    accepted.append((len(self) + len(accepted), seq))
-                decisions.append(d)
-            for (_, seq), text in zip(
-                accepted, [t for t, d in zip(chunk, decisions[start:], strict=True) if not d.reject],
-                strict=True,
-            ):
-                self._add_seq(text, seq)
+        decisions = []
+        for text in texts:
+            decision = self.check(text)
+            if add_accepted and not decision.reject:
+                self.add(text)
+            decisions.append(decision)
         return decisions
 
     def most_similar(self, text: str, k: int = 10) -> list[tuple[int, float]]:
@@ -177,7 +143,7 @@ class SimilarityIndex:
         if self._pool is None:
             return self._local.top(seq, k)
         self._pool.send_top(seq, k)
-        lists = [self._local.top(seq, k)] + self._pool.receive()
+        lists = [self._local.top(seq, k), *self._pool.receive()]
         merged = [
             (self._global(slice_no, local), score)
             for slice_no, top in enumerate(lists)
@@ -187,16 +153,21 @@ class SimilarityIndex:
         return merged[:k]
 
     def mean_score(self, text: str) -> float:
-        """Mean F of the text against every pool entry (0 for an empty pool)."""
+        """Mean F against every pool entry, as numpy's mean of the scores in pool order.
+
+        That is how the reference scripts record it, so the float comes out bit for bit the same.
+        """
         if not self._texts:
             return 0.0
         seq = self._query(text)
         if self._pool is None:
-            total = self._local.score_sum(seq)
-        else:
-            self._pool.send_sum(seq)
-            total = self._local.score_sum(seq) + sum(self._pool.receive())
-        return total / len(self._texts)
+            return float(np.mean(self._local.all_scores(seq)))
+        self._pool.send_all(seq)
+        slices = self._pool.size + 1
+        scores = np.empty(len(self._texts), dtype=np.float64)
+        for slice_no, part in enumerate([self._local.all_scores(seq), *self._pool.receive()]):
+            scores[slice_no::slices] = part
+        return float(np.mean(scores))
 
     # -- lifetime -------------------------------------------------------------------------
 
@@ -215,19 +186,3 @@ class SimilarityIndex:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _merge_inner(
-    best: tuple[float, int | None], seq: str, accepted: list[tuple[int, str]]
-) -> tuple[float, int | None]:
-    """Fold in the scores against texts accepted earlier in the same batch."""
-    positions = [pos for pos, _ in accepted]
-    others = [s for _, s in accepted]
-    lcs = process.cdist([seq], others, scorer=LCSseq.similarity, dtype=np.int32)[0]
-    lens = np.fromiter((len(s) for s in others), dtype=np.int32, count=len(others))
-    f = fmeasure_array(lcs, len(seq), lens)
-    i = int(np.argmax(f))
-    score, pos = float(f[i]), positions[i]
-    if best[1] is None or score > best[0]:
-        return score, pos
-    return best

@@ -209,21 +209,16 @@ class Shard:
             result += [(next(zeros), 0.0) for _ in range(k - len(result))]
         return result
 
-    def score_sum(self, seq: str) -> float:
-        """Sum of exact F over every entry of the slice."""
+    def all_scores(self, seq: str) -> np.ndarray:
+        """Exact F against every entry, in position order (LCS only where the overlap exceeds 1)."""
         n = self._seqs.size
+        scores = np.zeros(n, dtype=np.float64)
         m = len(seq)
         if n == 0 or m == 0:
-            return 0.0
+            return scores
         inter = self.overlap(seq)
-        lens = self._lens.buf[:n]
-        # overlap 1 means LCS 1 exactly; larger overlaps need the LCS itself
-        one = np.flatnonzero(inter == 1)
+        one = np.flatnonzero(inter == 1)  # overlap 1 means LCS 1 exactly
         more = np.flatnonzero(inter > 1)
-        total = fmeasure_array(np.ones(one.size), m, lens[one]).sum()
-        total += self.scores(seq, more).sum()
-        return float(total)
-
-    def all_scores(self, seq: str) -> np.ndarray:
-        """Exact F against every entry (for tests and small pools)."""
-        return self.scores(seq, np.arange(self._seqs.size))
+        scores[one] = fmeasure_array(np.ones(one.size), m, self._lens.buf[one])
+        scores[more] = self.scores(seq, more)
+        return scores

@@ -1,0 +1,178 @@
+"""Similarity filter throughput: rouge-score in a process pool (the reference method) vs ours.
+
+Streams a real instruction corpus through the ROUGE-L filter (reject when the F-measure against
+some pool entry exceeds 0.7), starting from the 175 Self-Instruct seed instructions. Then, at
+pool sizes 1K, 5K, 10K and 50K (padded with synthetic instructions when the corpus is short),
+times both methods on the candidates that came next in the stream, in the same run:
+
+(a) reference: for each candidate, open a `multiprocessing.Pool` with one process per core and
+    map rouge-score's pure-Python `_score_lcs` over every pool instruction, then take the
+    maximum F (the method of the Self-Instruct and Alpaca scripts); slow, so a small sample.
+(b) ours: `SimilarityIndex.check`.
+
+Prints candidates/s, the ratio, peak memory, and how many decisions or maximum scores differ.
+
+    python benchmarks/similarity.py                 # corpus from ../shared/corpora
+    python benchmarks/similarity.py --corpus my.jsonl --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import multiprocessing as mp
+import os
+import random
+import resource
+import sys
+import time
+import tracemalloc
+from collections.abc import Sequence
+from pathlib import Path
+
+from rouge_score import rouge_scorer
+
+from selfinstruct.similarity import SimilarityIndex, tokenize_en
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPORA = ROOT.parent / "shared" / "corpora"
+THRESHOLD = 0.7
+
+
+def read_corpus(path: Path) -> list[str]:
+    """Instructions from a JSONL file (field `instruction`) or a JSON list of strings."""
+    if path.suffix == ".json":
+        return [str(x) for x in json.loads(path.read_text(encoding="utf-8"))]
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line)["instruction"] for line in f if line.strip()]
+
+
+def synthetic(corpus: Sequence[str], count: int, seed: int = 0) -> list[str]:
+    """Instructions made of corpus words drawn at random, with corpus-like lengths."""
+    rng = random.Random(seed)
+    words = [w for text in corpus for w in text.split()]
+    lengths = [len(text.split()) for text in corpus]
+    return [" ".join(rng.choices(words, k=rng.choice(lengths))) for _ in range(count)]
+
+
+def stream(seeds: Sequence[str], corpus: Sequence[str]) -> tuple[list[str], list[int], float]:
+    """Filter the corpus into a pool grown from the seeds; return (pool, pool size before each
+    candidate, seconds)."""
+    start = time.perf_counter()
+    sizes = []
+    with SimilarityIndex(workers=1) as index:
+        index.add_many(seeds)
+        for text in corpus:
+            sizes.append(len(index))
+            if not index.check(text).reject:
+                index.add(text)
+        pool = list(index.texts)
+    return pool, sizes, time.perf_counter() - start
+
+
+def reference_max(pool_tokens: list[list[str]], text: str, processes: int) -> float:
+    """The reference method for one candidate: a fresh process pool, rouge-score over the pool."""
+    tokens = tokenize_en(text)
+    score = functools.partial(rouge_scorer._score_lcs, tokens)
+    with mp.get_context("fork").Pool(processes) as workers:
+        results = workers.map(score, pool_tokens, chunksize=max(1, len(pool_tokens) // 64))
+    return max((r.fmeasure for r in results), default=0.0)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(
+    pool: list[str], candidates: list[str], ref_sample: int, ref_budget_s: float, processes: int
+) -> dict[str, float]:
+    """Both methods against one pool on the same candidates; ours on all, reference on a few."""
+    tracemalloc.start()
+    build = time.perf_counter()
+    index = SimilarityIndex(workers=1)
+    index.add_many(pool)
+    build = time.perf_counter() - build
+    index_mb = tracemalloc.get_traced_memory()[0] / 2**20
+    tracemalloc.stop()
+    with index:
+        start = time.perf_counter()
+        ours = [index.check(text) for text in candidates]
+        ours_s = time.perf_counter() - start
+    pool_tokens = [tokenize_en(text) for text in pool]
+    start, ref = time.perf_counter(), []
+    for text in candidates[:100]:  # at least ref_sample candidates, more while under budget
+        ref.append(reference_max(pool_tokens, text, processes))
+        if len(ref) >= ref_sample and time.perf_counter() - start > ref_budget_s:
+            break
+    ref_s = time.perf_counter() - start
+    differ = sum(
+        (d.max_score > THRESHOLD, d.max_score) != (r > THRESHOLD, r)
+        for d, r in zip(ours, ref, strict=False)
+    )
+    return {
+        "ours": len(candidates) / ours_s,
+        "ref": len(ref) / ref_s,
+        "differ": differ,
+        "compared": len(ref),
+        "build_s": build,
+        "index_mb": index_mb,
+        "rejected": sum(d.reject for d in ours),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, default=CORPORA / "instructions.jsonl")
+    parser.add_argument("--seeds", type=Path, default=CORPORA / "seed_instructions.json")
+    parser.add_argument("--quick", action="store_true", help="fewer candidates, no 50K pool")
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args(argv)
+    for path in (args.corpus, args.seeds):
+        if not path.exists():
+            sys.exit(f"{path} not found: pass --corpus PATH (JSONL with an `instruction` field)")
+    seeds, corpus = read_corpus(args.seeds), read_corpus(args.corpus)
+    sizes = [1000, 5000, 10000] if args.quick else [1000, 5000, 10000, 50000]
+    ours_n, ref_n, budget = (300, 2, 2.0) if args.quick else (2000, 5, 8.0)
+    print(
+        f"corpus {args.corpus} ({len(corpus)} instructions), {len(seeds)} seeds, "
+        f"{args.processes} processes for the reference, {os.cpu_count()} cores"
+    )
+
+    pool, before, seconds = stream(seeds, corpus)
+    print(
+        f"stream: whole corpus through the filter in {seconds:.1f} s "
+        f"({len(corpus) / seconds:.0f} candidates/s), pool grew {len(seeds)} -> {len(pool)}, "
+        f"peak RSS {peak_rss_mb():.0f} MiB"
+    )
+
+    print(
+        f"{'pool':>6} {'ref cand/s':>11} {'ours cand/s':>12} {'ratio':>8} {'differ':>7} "
+        f"{'index MiB':>10} {'build s':>8}  note"
+    )
+    for size in sizes:
+        note = ""
+        if size <= len(pool):
+            base = pool[:size]
+            nxt = next((i for i, n in enumerate(before) if n >= size), len(corpus))
+            candidates = list(corpus[nxt:])
+        else:
+            pad = size - len(pool)
+            base = pool + synthetic(corpus, pad)
+            candidates = list(corpus)
+            note = f"padded with {pad} synthetic instructions; candidates = the corpus again"
+        if len(candidates) < ours_n:  # the stream ran out: reuse earlier corpus candidates
+            candidates += list(corpus[: ours_n - len(candidates)])
+        r = measure(base, candidates[:ours_n], ref_n, budget, args.processes)
+        print(
+            f"{size:>6} {r['ref']:>11.2f} {r['ours']:>12.0f} {r['ours'] / r['ref']:>8.0f} "
+            f"{r['differ']:>3}/{r['compared']:<3} {r['index_mb']:>10.1f} {r['build_s']:>8.2f}  "
+            f"{note}",
+            flush=True,
+        )
+    print(f"peak RSS {peak_rss_mb():.0f} MiB (whole run)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""Worker processes that each hold one slice (a Shard) of the pool and answer queries on it.
+
+Each worker is `python -m selfinstruct.similarity.worker`, talking pickles over its stdin and
+stdout, so nothing depends on how the parent was started (no re-import of the user's main
+module, no fork of a threaded parent). The parent sends a command to every worker, does its own
+slice meanwhile, then reads the replies in worker order. Workers run in their own session, so a
+Ctrl-C reaches only the parent, which stops them; they also exit when their stdin closes, so
+none outlives the parent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import subprocess
+import sys
+import weakref
+from pathlib import Path
+from typing import Any
+
+from ..errors import SelfInstructError
+
+_STOP_TIMEOUT_S = 5.0
+_WORKER_MODULE = "selfinstruct.similarity.worker"
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+
+
+class WorkerError(SelfInstructError, RuntimeError):
+    """A similarity worker process died; its slice of the pool is gone."""
+
+
+def _shutdown(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Close every worker's pipes (it then exits) and reap it; kill any that lingers."""
+    for proc in procs:
+        for pipe in (proc.stdin, proc.stdout):
+            with contextlib.suppress(OSError):
+                pipe.close()  # type: ignore[union-attr]
+    for proc in procs:
+        try:
+            proc.wait(_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class ShardPool:
+    """`size` worker processes, one Shard each, addressed by worker number 0..size-1."""
+
+    def __init__(self, threshold: float, size: int) -> None:
+        self.size = size
+        self._procs: list[subprocess.Popen[bytes]] = []
+        self._finalizer = weakref.finalize(self, _shutdown, self._procs)
+        env = dict(os.environ)  # the workers import selfinstruct from where this process did
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
+        for _ in range(size):
+            self._procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", _WORKER_MODULE, repr(float(threshold))],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    env=env,
+                    start_new_session=True,
+                )
+            )
+        self._pending: list[list[str]] = [[] for _ in range(size)]
+
+    def add(self, worker_no: int, seq: str) -> None:
+        """Queue an entry for a worker's slice; queued entries go out before the next query."""
+        self._pending[worker_no].append(seq)
+
+    def _send(self, proc: subprocess.Popen[bytes], message: tuple[object, ...]) -> None:
+        try:
+            pickle.dump(message, proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            proc.stdin.flush()  # type: ignore[union-attr]
+        except (BrokenPipeError, ValueError) as exc:
+            raise self._died(proc) from exc
+
+    def _died(self, proc: subprocess.Popen[bytes]) -> WorkerError:
+        return WorkerError(
+            f"similarity worker (pid {proc.pid}) exited with code {proc.poll()}; "
+            "rerun, or use workers=1 to keep the whole pool in this process"
+        )
+
+    def _broadcast(self, *message: object) -> None:
+        if not self._procs or self._finalizer.alive is False:
+            raise WorkerError("the similarity workers are closed; create a new SimilarityIndex")
+        for proc, pending in zip(self._procs, self._pending, strict=True):
+            if pending:
+                self._send(proc, ("add", pending))
+            self._send(proc, message)
+        self._pending = [[] for _ in range(self.size)]
+
+    def send_best(self, seqs: list[str]) -> None:
+        """Ask every worker for (max F, local position) of each query in its slice."""
+        self._broadcast("best", seqs)
+
+    def send_top(self, seq: str, k: int) -> None:
+        """Ask every worker for its k best (local position, F)."""
+        self._broadcast("top", seq, k)
+
+    def send_all(self, seq: str) -> None:
+        """Ask every worker for the F of every entry of its slice, in local order."""
+        self._broadcast("all", seq)
+
+    def receive(self) -> list[Any]:
+        """The replies to the last query, in worker order."""
+        replies = []
+        for proc in self._procs:
+            try:
+                replies.append(pickle.load(proc.stdout))  # type: ignore[arg-type]
+            except EOFError as exc:
+                raise self._died(proc) from exc
+        return replies
+
+    def close(self) -> None:
+        """Stop the workers (idempotent)."""
+        self._finalizer()
