@@ -1,4 +1,4 @@
-"""Classification detection: ask the model whether each machine instruction is a classification task.
+"""Classification detection: is each machine instruction a classification task? Ask the model.
 
 The answer decides how instances are generated (output-first for classification tasks). The
 prompt is few-shot, with examples drawn from the run's seed tasks (which carry their own label),
@@ -67,7 +67,9 @@ class ClassifyPrompt:
         head, tail = template.split("{examples}", 1)
         query = tail.strip()
         answers = ANSWERS[language]
-        blocks = [_fill(query, text) + _sep(query) + answers[0 if yes else 1] for text, yes in examples]
+        blocks = [
+            _fill(query, text) + _sep(query) + answers[0 if yes else 1] for text, yes in examples
+        ]
         return cls(head + "\n\n".join(blocks), query, answers, chat)
 
     def render(self, instruction: str) -> Prompt:
@@ -93,7 +95,9 @@ def pick_examples(seeds: Sequence[SeedTask], k: int, seed: int) -> list[tuple[st
     n_yes = min(len(yes), k // 2)
     n_no = min(len(no), k - n_yes)
     n_yes = min(len(yes), k - n_no)
-    chosen = [(t, True) for t in rng.sample(yes, n_yes)] + [(t, False) for t in rng.sample(no, n_no)]
+    chosen = [(t, True) for t in rng.sample(yes, n_yes)] + [
+        (t, False) for t in rng.sample(no, n_no)
+    ]
     rng.shuffle(chosen)
     return chosen
 
@@ -166,7 +170,7 @@ def classify(
     prompt_dir: str | Path | None = None,
     progress: bool = True,
 ) -> ClassifyResult:
-    """Label every machine instruction in `out_dir` not yet labelled; append to classification.jsonl."""
+    """Label each machine instruction in `out_dir` not yet labelled; append classification.jsonl."""
     if backend is None:
         from .llm.factory import make_backend
 

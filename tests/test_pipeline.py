@@ -1,0 +1,188 @@
+"""The whole pipeline: on a scripted backend (logic, resume, CLI) and for real against llama.cpp.
+
+The real test is the issue's acceptance check: `selfinstruct run --num-instructions 20` against
+the llama.cpp server on the bundled model produces an alpaca.jsonl that `datasets` loads, every
+row complete, every instruction classified, and every stage's stats adding up.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+import datasets
+import pytest
+from fakes import FakeBackend, prompt_text
+
+from selfinstruct.cli import main
+from selfinstruct.cli import stages as stage_cli
+from selfinstruct.llm.base import GenerationParams, Prompt
+from selfinstruct.pipeline import run
+from selfinstruct.rundir import RunDir
+
+WORDS = [
+    "lamp",
+    "river",
+    "basket",
+    "violin",
+    "cactus",
+    "harbor",
+    "pepper",
+    "lantern",
+    "meadow",
+    "rocket",
+    "tunnel",
+]
+VERBS = ["Explain", "Describe", "Summarize", "Compare", "Classify", "Plan", "Estimate"]
+
+
+def numbered_list(prompt: Prompt) -> str:
+    """A bootstrap response: six fresh tasks continuing the prompt's numbered list."""
+    text = prompt_text(prompt)
+    rng = random.Random(text)
+    first = len(re.findall(r"^\d+\. ", text, re.M)) + 1
+    tasks = [
+        f"{rng.choice(VERBS)} how a {rng.choice(WORDS)} {rng.randrange(10**6)} differs from a "
+        f"{rng.choice(WORDS)} {rng.randrange(10**6)} in daily use."
+        for _ in range(6)
+    ]
+    return "\n".join(f"{first + i}. {t}" for i, t in enumerate(tasks))
+
+
+def respond(prompt: Prompt, params: GenerationParams) -> str:
+    """Answers each stage's prompt the way a cooperative model would."""
+    text = prompt_text(prompt).rstrip()
+    if text.endswith("Classification task:"):
+        task = text.split("\n")[-2]
+        return "Yes" if "Classify" in task else "No"
+    if text.endswith("Example 1"):
+        task = text.split("Task: ")[-1].split("\n")[0]
+        if "class label" in text.split("Task: ")[0].lower():
+            return "Class label: A\nInput: first\nExample 2\nClass label: B\nInput: second\n"
+        return f"Input: {task[:12]}\nOutput: done 1\nExample 2\nInput: more\nOutput: done 2\n"
+    return numbered_list(prompt)
+
+
+def check_stats(out: Path, n: int) -> dict[str, Any]:
+    """Every stage's section adds up, and each stage saw everything the one before produced."""
+    stats = json.loads((out / "stats.json").read_text())
+    boot, cls, inst, exp = (stats[k] for k in ("bootstrap", "classify", "instances", "export"))
+    assert boot["accepted"] == n
+    assert boot["candidates"] == boot["accepted"] + sum(boot["rejected_by_reason"].values())
+    assert cls["instructions"] == cls["classified"] == n
+    assert cls["classified"] == cls["classification"] + cls["not_classification"]
+    assert inst["tasks"] == inst["instructions"] == n
+    assert inst["generated"] == inst["kept"] + sum(inst["dropped"].values())
+    assert inst["tasks"] == inst["tasks_kept"] + sum(inst["tasks_dropped"].values())
+    assert exp["machine_examples"] == inst["kept"]
+    assert exp["examples"] == exp["train"] + exp["validation"]
+    assert exp["examples"] == exp["machine_examples"] + exp["seed_examples"] - exp["duplicates"]
+    return stats
+
+
+def check_alpaca(out: Path, n: int) -> datasets.Dataset:
+    """alpaca.jsonl loads with `datasets`, rows complete; every instruction carries a label."""
+    ds = datasets.load_dataset(
+        "json", data_files=str(out / "alpaca.jsonl"), split="train", cache_dir=str(out / ".hf")
+    )
+    assert ds.num_rows > 0
+    assert set(ds.column_names) == {"instruction", "input", "output"}
+    assert all(r["instruction"].strip() and r["output"].strip() for r in ds)
+    rundir = RunDir.of(out)
+    labels = [json.loads(x) for x in rundir.classification.read_text().splitlines()]
+    machine = [json.loads(x) for x in rundir.machine_instructions.read_text().splitlines()]
+    assert len(machine) == n
+    assert {m["instruction"] for m in machine} == {r["instruction"] for r in labels}
+    assert all(isinstance(r["is_classification"], bool) for r in labels)
+    return ds
+
+
+def test_run_on_a_fake_goes_from_seeds_to_alpaca(tmp_path: Path) -> None:
+    backend = FakeBackend(respond=respond)
+    result = run("en", tmp_path, 12, backend, concurrency=3, progress=False)
+    assert result.bootstrap.accepted == 12
+    check_stats(tmp_path, 12)
+    ds = check_alpaca(tmp_path, 12)
+    assert ds.num_rows == result.export.stats["examples"] == result.instances.stats["kept"]
+    clf = result.classify.stats["classification"]
+    assert 0 < clf < 12  # the fake says Yes to "Classify ..." tasks only
+
+
+def test_rerun_and_larger_target_only_do_the_missing_work(tmp_path: Path) -> None:
+    run("en", tmp_path, 6, FakeBackend(respond=respond), concurrency=2, progress=False)
+    before = (tmp_path / "alpaca.jsonl").read_bytes()
+    idle = FakeBackend()  # no replies at all: a complete run must not ask for any
+    run("en", tmp_path, 6, idle, concurrency=2, progress=False)
+    assert idle.history == [] and (tmp_path / "alpaca.jsonl").read_bytes() == before
+    more = FakeBackend(respond=respond)
+    run("en", tmp_path, 9, more, concurrency=2, progress=False)
+    kinds = [prompt_text(p).rstrip() for p, _ in more.history]
+    assert sum(k.endswith("Classification task:") for k in kinds) == 3
+    assert sum(k.endswith("Example 1") for k in kinds) == 3
+    check_stats(tmp_path, 9)
+    check_alpaca(tmp_path, 9)
+
+
+def test_same_seed_same_files(tmp_path: Path) -> None:
+    for name, k in (("a", 1), ("b", 4)):
+        run("en", tmp_path / name, 8, FakeBackend(respond=respond), concurrency=k, progress=False)
+    for f in (
+        "machine_instructions.jsonl",
+        "classification.jsonl",
+        "instances.jsonl",
+        "alpaca.jsonl",
+    ):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
+
+
+def test_cli_stages_one_by_one_with_a_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    backend = FakeBackend(respond=respond)
+    monkeypatch.setattr(stage_cli, "backend_from_options", lambda options: backend)
+    out = tmp_path / "run"
+    run("en", out, 5, backend, progress=False)  # bootstrap output to start from
+    for f in ("classification.jsonl", "instances.jsonl", "alpaca.jsonl", "stats.json"):
+        (out / f).unlink()
+    config = tmp_path / "run.yaml"
+    config.write_text(f"out: {out}\nmax-instances: 1\nprogress: false\n", encoding="utf-8")
+    assert main(["classify", "--config", str(config)]) == 0
+    assert main(["instances", "--config", str(config)]) == 0
+    assert main(["export", "--config", str(config), "--format", "sharegpt"]) == 0
+    printed = capsys.readouterr().out
+    assert "classify: 5/5" in printed and "instances: 5 kept" in printed
+    assert (out / "sharegpt.jsonl").exists()
+    assert json.loads((out / "stats.json").read_text())["instances"]["dropped"] == {
+        "over_max_instances": 5
+    }
+
+
+def test_cli_stage_before_its_input_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stage_cli, "backend_from_options", lambda options: FakeBackend())
+    (tmp_path / "machine_instructions.jsonl").write_text(
+        json.dumps({"instruction": "Say hi to the user politely.", "index": 0, "request": 0,
+                    "max_rouge": 0.1, "mean_rouge": 0.0}) + "\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    assert main(["instances", "--out", str(tmp_path), "--no-progress"]) == 2
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_run_against_llama_cpp_server(llama_server: Any, tmp_path: Path) -> None:
+    out = tmp_path / "tmp"
+    argv = [
+        "run", "--num-instructions", "20", "--backend", "openai",
+        "--base-url", llama_server.base_url, "--model", llama_server.model,
+        "--out", str(out), "--concurrency", "2", "--max-tokens", "256",
+        "--instance-max-tokens", "200", "--classify-examples", "8", "--no-progress",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    stats = check_stats(out, 20)
+    ds = check_alpaca(out, 20)
+    assert ds.num_rows == stats["export"]["examples"]
