@@ -1,9 +1,11 @@
 """Similarity filter throughput: rouge-score in a process pool (the reference method) vs ours.
 
 Streams a real instruction corpus through the ROUGE-L filter (reject when the F-measure against
-some pool entry exceeds 0.7), starting from the 175 Self-Instruct seed instructions. Then, at
-pool sizes 1K, 5K, 10K and 50K (padded with synthetic instructions when the corpus is short),
-times both methods on the candidates that came next in the stream, in the same run:
+some pool entry exceeds 0.7), starting from the 175 Self-Instruct seed instructions, and times it.
+Then, at pool sizes 1K, 5K, 10K and 50K, times both methods in the same run on held-out
+candidates (the corpus's last `--holdout` instructions, never streamed into the pool). The pools
+are what the filter kept from the rest of the corpus, padded with synthetic instructions (corpus
+words drawn at random, corpus-like lengths) where the corpus is too short; the table says so.
 
 (a) reference: for each candidate, open a `multiprocessing.Pool` with one process per core and
     map rouge-score's pure-Python `_score_lcs` over every pool instruction, then take the
@@ -12,8 +14,13 @@ times both methods on the candidates that came next in the stream, in the same r
 
 Prints candidates/s, the ratio, peak memory, and how many decisions or maximum scores differ.
 
+With `--cjk`, compares instead the tokenizations of Chinese text on a Chinese corpus
+(rouge-score's own, CJK characters, jieba words): instructions left with no tokens, near-duplicate
+pairs (F > 0.7) found, instructions the filter rejects, and tokenizer speed.
+
     python benchmarks/similarity.py                 # corpus from ../shared/corpora
     python benchmarks/similarity.py --corpus my.jsonl --quick
+    python benchmarks/similarity.py --cjk           # ../shared/corpora/instructions_zh.jsonl
 """
 
 from __future__ import annotations
@@ -31,9 +38,14 @@ import tracemalloc
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import LCSseq
 from rouge_score import rouge_scorer
 
-from selfinstruct.similarity import SimilarityIndex, tokenize_en
+from selfinstruct.similarity import SimilarityIndex, get_tokenizer
+from selfinstruct.similarity.codes import TokenCodes
+from selfinstruct.similarity.rouge import fmeasure
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = ROOT.parent / "shared" / "corpora"
@@ -71,9 +83,14 @@ def stream(seeds: Sequence[str], corpus: Sequence[str]) -> tuple[list[str], list
     return pool, sizes, time.perf_counter() - start
 
 
+_SCORER = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+ref_tokenize = _SCORER._tokenizer.tokenize
+"""rouge-score's own tokenizer, as the reference scripts use it."""
+
+
 def reference_max(pool_tokens: list[list[str]], text: str, processes: int) -> float:
     """The reference method for one candidate: a fresh process pool, rouge-score over the pool."""
-    tokens = tokenize_en(text)
+    tokens = ref_tokenize(text)
     score = functools.partial(rouge_scorer._score_lcs, tokens)
     with mp.get_context("fork").Pool(processes) as workers:
         results = workers.map(score, pool_tokens, chunksize=max(1, len(pool_tokens) // 64))
@@ -100,7 +117,7 @@ def measure(
         start = time.perf_counter()
         ours = [index.check(text) for text in candidates]
         ours_s = time.perf_counter() - start
-    pool_tokens = [tokenize_en(text) for text in pool]
+    pool_tokens = [ref_tokenize(text) for text in pool]
     start, ref = time.perf_counter(), []
     for text in candidates[:100]:  # at least ref_sample candidates, more while under budget
         ref.append(reference_max(pool_tokens, text, processes))
@@ -122,13 +139,76 @@ def measure(
     }
 
 
+def near_pairs(token_lists: list[list[str]], threshold: float) -> set[tuple[int, int]]:
+    """Every pair (i < j) with rouge-score F above the threshold, by brute force."""
+    codes = TokenCodes()
+    seqs = [codes.encode(tokens) for tokens in token_lists]
+    lcs = process.cdist(seqs, seqs, scorer=LCSseq.similarity, dtype=np.int32, workers=-1)
+    pairs = set()
+    for j in range(len(seqs)):
+        for i in np.flatnonzero(lcs[j, :j]).tolist():
+            f = fmeasure(int(lcs[j, i]), len(seqs[j]), len(seqs[i]))
+            if f > threshold:
+                pairs.add((i, j))
+    return pairs
+
+
+def cjk_report(path: Path, examples: int = 6) -> None:
+    """Compare rouge-score's tokens, CJK characters and jieba words on a Chinese corpus."""
+    texts = read_corpus(path)
+    tokenizers = {
+        "rouge-score": ref_tokenize,
+        "zh (chars)": get_tokenizer("zh"),
+        "zh-jieba": get_tokenizer("zh-jieba"),
+    }
+    tokenizers["zh-jieba"]("预热")  # jieba loads its dictionary on first use: not timed
+    print(f"corpus {path} ({len(texts)} instructions), threshold {THRESHOLD}")
+    print(
+        f"{'tokenizer':>12} {'no tokens':>10} {'tokens/instr':>13} {'us/instr':>9} "
+        f"{'pairs>0.7':>10} {'rejected':>9} {'stream s':>9}"
+    )
+    found = {}
+    for name, tokenize in tokenizers.items():
+        start = time.perf_counter()
+        tokens = [tokenize(text) for text in texts]
+        per_us = (time.perf_counter() - start) / len(texts) * 1e6
+        start = time.perf_counter()
+        with SimilarityIndex(tokenizer=tokenize) as index:
+            rejected = sum(bool(d.reject) for d in index.check_many(texts))
+        stream_s = time.perf_counter() - start
+        found[name] = near_pairs(tokens, THRESHOLD)
+        empty = sum(not t for t in tokens)
+        print(
+            f"{name:>12} {empty:>5} {empty / len(texts):>4.0%} "
+            f"{sum(map(len, tokens)) / len(texts):>13.1f} {per_us:>9.1f} "
+            f"{len(found[name]):>10} {rejected:>9} {stream_s:>9.2f}"
+        )
+    chars, words = found["zh (chars)"], found["zh-jieba"]
+    print(f"pairs: both {len(chars & words)}, chars only {len(chars - words)}, "
+          f"jieba only {len(words - chars)}")  # fmt: skip
+    rng = random.Random(0)
+    for label, pairs in (("chars only", chars - words), ("jieba only", words - chars)):
+        print(f"examples, {label}:")
+        for i, j in rng.sample(sorted(pairs), min(examples, len(pairs))):
+            print(f"  {texts[i]}  |  {texts[j]}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=CORPORA / "instructions.jsonl")
     parser.add_argument("--seeds", type=Path, default=CORPORA / "seed_instructions.json")
     parser.add_argument("--quick", action="store_true", help="fewer candidates, no 50K pool")
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--holdout", type=int, default=2000, help="candidates kept out of pools")
+    parser.add_argument("--cjk", action="store_true", help="compare Chinese tokenizations")
     args = parser.parse_args(argv)
+    if args.cjk:
+        zh = args.corpus if args.corpus != CORPORA / "instructions.jsonl" else None
+        zh = zh or CORPORA / "instructions_zh.jsonl"
+        if not zh.exists():
+            sys.exit(f"{zh} not found: pass --corpus PATH (Chinese JSONL, `instruction` field)")
+        cjk_report(zh)
+        return
     for path in (args.corpus, args.seeds):
         if not path.exists():
             sys.exit(f"{path} not found: pass --corpus PATH (JSONL with an `instruction` field)")
@@ -140,31 +220,34 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{args.processes} processes for the reference, {os.cpu_count()} cores"
     )
 
-    pool, before, seconds = stream(seeds, corpus)
+    pool, _, seconds = stream(seeds, corpus)
     print(
         f"stream: whole corpus through the filter in {seconds:.1f} s "
         f"({len(corpus) / seconds:.0f} candidates/s), pool grew {len(seeds)} -> {len(pool)}, "
         f"peak RSS {peak_rss_mb():.0f} MiB"
     )
 
+    holdout = min(args.holdout, len(corpus) // 2)
+    kept, _, _ = stream(seeds, corpus[:-holdout])
+    candidates = list(corpus[-holdout:])[:ours_n]
+    print(
+        f"pools below: the filter's pool from the first {len(corpus) - holdout} instructions "
+        f"({len(kept)} kept); candidates: the last {holdout} ({len(candidates)} timed for ours; "
+        f"the reference is timed on a sample of at least {ref_n}, more while under {budget:.0f} s, "
+        "because it is slow)"
+    )
     print(
         f"{'pool':>6} {'ref cand/s':>11} {'ours cand/s':>12} {'ratio':>8} {'differ':>7} "
         f"{'index MiB':>10} {'build s':>8}  note"
     )
     for size in sizes:
         note = ""
-        if size <= len(pool):
-            base = pool[:size]
-            nxt = next((i for i, n in enumerate(before) if n >= size), len(corpus))
-            candidates = list(corpus[nxt:])
-        else:
-            pad = size - len(pool)
-            base = pool + synthetic(corpus, pad)
-            candidates = list(corpus)
-            note = f"padded with {pad} synthetic instructions; candidates = the corpus again"
-        if len(candidates) < ours_n:  # the stream ran out: reuse earlier corpus candidates
-            candidates += list(corpus[: ours_n - len(candidates)])
-        r = measure(base, candidates[:ours_n], ref_n, budget, args.processes)
+        base = kept[:size]
+        if size > len(kept):
+            pad = size - len(kept)
+            base = kept + synthetic(corpus[:-holdout], pad)
+            note = f"padded with {pad} synthetic instructions"
+        r = measure(base, candidates, ref_n, budget, args.processes)
         print(
             f"{size:>6} {r['ref']:>11.2f} {r['ours']:>12.0f} {r['ours'] / r['ref']:>8.0f} "
             f"{r['differ']:>3}/{r['compared']:<3} {r['index_mb']:>10.1f} {r['build_s']:>8.2f}  "

@@ -20,6 +20,7 @@ _OCCURRENCE_SHIFT = 21  # code points are < 2**21
 _DENSE_MIN = 256  # a key turns dense once it has this many entries...
 _DENSE_SHARE = 1 / 50  # ...and is held by this share of the slice: one row add beats scatter
 _EPS = 1e-9  # bounds are compared with this slack; exact scores decide, never the slack
+_TOP_PROBE = 8  # top(): exact scores for this many times k of the highest bounds first
 _LOOP_MAX = 8  # fewer pairs than this: one call each beats a cdist call
 _lcs = LCSseq.similarity
 
@@ -196,9 +197,10 @@ class Shard:
         if nonzero <= k:
             cands = np.flatnonzero(inter)
         else:
-            # exact scores of the k highest bounds give a k-th score every result must reach
-            first = np.argpartition(-half, k - 1)[:k]
-            kth = float(np.min(self.scores(seq, first)))
+            # the k-th best exact score among the highest bounds is a floor every result reaches
+            probe = min(nonzero, _TOP_PROBE * k)
+            first = np.argpartition(-half, probe - 1)[:probe]
+            kth = float(np.partition(self.scores(seq, first), probe - k)[probe - k])
             cands = np.flatnonzero(half >= kth / 2 - _EPS)
         f = self.scores(seq, cands)
         ranked = sorted(zip(cands.tolist(), f.tolist(), strict=True), key=lambda t: (-t[1], t[0]))
