@@ -31,3 +31,22 @@ def llama_server() -> Iterator[LlamaServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def local_model() -> str:
+    """The bundled GGUF model's path, once torch and transformers are importable for it.
+
+    Fails when the suite must run everything; skips otherwise.
+    """
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+
+        from selfinstruct.llm.model_files import bundled_model_path
+
+        return str(bundled_model_path())
+    except Exception as exc:
+        if require_all():
+            pytest.fail(f"the in-process model tests need torch, transformers and the model: {exc}")
+        pytest.skip(str(exc))

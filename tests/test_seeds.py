@@ -127,3 +127,30 @@ def test_cli_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 def test_import_does_not_load_torch() -> None:
     code = "import selfinstruct, selfinstruct.cli, sys; assert 'torch' not in sys.modules, 'torch'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_no_two_seed_instructions_are_near_duplicates() -> None:
+    """No pair in a bundled set above 0.7 ROUGE-L F.
+
+    English: rouge-score itself (RougeScorer(["rougeL"], use_stemmer=False)). Chinese: rouge-score
+    would see no tokens in most instructions, so each Han character is one token (other text as
+    rouge-score's lowercase [a-z0-9] words), scored with rouge-score's own LCS F-measure.
+    """
+    from rouge_score import rouge_scorer, tokenizers
+
+    from selfinstruct.similarity import tokenize_cjk_chars
+
+    class CjkTokenizer(tokenizers.Tokenizer):
+        def tokenize(self, text: str) -> list[str]:
+            return tokenize_cjk_chars(text)
+
+    for name, tokenizer in (("en", None), ("zh", CjkTokenizer())):
+        scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False, tokenizer=tokenizer)
+        texts = [t.instruction for t in load_seeds(name)]
+        worst = max(
+            (scorer.score(a, b)["rougeL"].fmeasure, a, b)
+            for i, a in enumerate(texts)
+            for b in texts[i + 1 :]
+        )
+        assert worst[0] <= 0.7, f"{name}: {worst}"
+        assert worst[0] > 0.2  # the tokenisation sees shared words at all

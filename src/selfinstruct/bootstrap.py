@@ -55,6 +55,8 @@ class BootstrapConfig:
     presence_penalty: float | None = None
     max_tokens: int | None = None
     similarity_workers: int | None = None
+    patience: int | None = 200
+    """Stop ("stalled") after this many requests in a row accepted nothing; None: never."""
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -68,6 +70,8 @@ class BootstrapConfig:
             raise ConfigError(f"concurrency must be >= 1, got {self.concurrency}")
         if not 0 < self.threshold <= 1:
             raise ConfigError(f"threshold must be in (0, 1], got {self.threshold}")
+        if self.patience is not None and self.patience < 1:
+            raise ConfigError(f"patience must be >= 1 request, got {self.patience}")
         if self.token_budget is not None and self.token_budget <= 0:
             raise ConfigError(f"token_budget must be positive, got {self.token_budget}")
 
@@ -197,6 +201,7 @@ class _Loop:
         self.counters.prompt_tokens = int(old.get("prompt_tokens", 0))
         self.counters.completion_tokens = int(old.get("completion_tokens", 0))
         self.counters.elapsed_s = float(old.get("elapsed_s", 0.0))
+        self._last_productive = self.counters.requests - 1
 
     async def run(self) -> BootstrapResult:
         target = self.config.num_instructions
@@ -268,6 +273,8 @@ class _Loop:
                     busy += group
                 if not in_flight and next_fold == next_request:
                     return "token_budget" if spent else "exhausted"
+                if self._stalled(next_fold):
+                    return "stalled"
                 finished, _ = await asyncio.wait(
                     in_flight.values(), return_when=asyncio.FIRST_COMPLETED
                 )
@@ -305,6 +312,11 @@ class _Loop:
             prompts.append(encode_prompt(chosen, self.style, self.template))
         params = replace(self.params, seed=self.config.seed * 1_000_003 + ids[0])
         return asyncio.create_task(self.backend.acomplete(prompts, params))
+
+    def _stalled(self, next_fold: int) -> bool:
+        """True when the last `patience` folded requests accepted nothing (a model that can't)."""
+        patience = self.config.patience
+        return patience is not None and next_fold - self._last_productive - 1 >= patience
 
     def _budget_spent(self, usage_start: int) -> bool:
         budget = self.config.token_budget
@@ -361,6 +373,7 @@ class _Loop:
         self.index.add(text)
         self.machine.append(text)
         self.counters.accepted += 1
+        self._last_productive = max(self._last_productive, request)
         return record
 
     def _postfix(self) -> dict[str, str]:

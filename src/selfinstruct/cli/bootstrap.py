@@ -41,17 +41,10 @@ def add_bootstrap_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--token-budget", type=int, metavar="N", help=flag_help("token_budget"))
     g.add_argument("--threshold", type=float, metavar="F", help=flag_help("threshold"))
     g.add_argument("--template", metavar="FILE", help=flag_help("template"))
-    g.add_argument(
-        "--num-prompt-instructions", type=int, metavar="K", help=flag_help("num_prompt_instructions")
-    )
-    g.add_argument(
-        "--num-machine-instructions",
-        type=int,
-        metavar="K",
-        help=flag_help("num_machine_instructions"),
-    )
+    for name in ("num_prompt_instructions", "num_machine_instructions"):
+        g.add_argument(f"--{name.replace('_', '-')}", type=int, metavar="K", help=flag_help(name))
     g.add_argument("--blacklist", type=_comma_list, metavar="W1,W2", help=flag_help("blacklist"))
-    for name in ("min_words", "max_words", "min_chars", "max_chars", "max_tokens"):
+    for name in ("min_words", "max_words", "min_chars", "max_chars", "max_tokens", "patience"):
         g.add_argument(f"--{name.replace('_', '-')}", type=int, metavar="N", help=flag_help(name))
     for name in ("temperature", "top_p", "presence_penalty"):
         g.add_argument(f"--{name.replace('_', '-')}", type=float, metavar="F", help=flag_help(name))
@@ -71,7 +64,8 @@ def bootstrap_kwargs(options: RunOptions) -> dict[str, Any]:
         "seeds", "num_instructions", "language", "num_prompt_instructions",
         "num_machine_instructions", "concurrency", "seed", "token_budget", "threshold",
         "template", "temperature", "top_p", "presence_penalty", "max_tokens",
-        "similarity_workers", "progress", "min_words", "max_words", "min_chars", "max_chars",
+        "similarity_workers", "patience", "progress", "min_words", "max_words", "min_chars",
+        "max_chars",
     )  # fmt: skip
     kwargs: dict[str, Any] = {name: getattr(options, name) for name in names}
     kwargs["blacklist"] = tuple(options.blacklist) if options.blacklist is not None else None
