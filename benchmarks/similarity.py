@@ -21,6 +21,11 @@ pairs (F > 0.7) found, instructions the filter rejects, and tokenizer speed.
     python benchmarks/similarity.py                 # corpus from ../shared/corpora
     python benchmarks/similarity.py --corpus my.jsonl --quick
     python benchmarks/similarity.py --cjk           # ../shared/corpora/instructions_zh.jsonl
+    python benchmarks/similarity.py --verify        # every decision of the stream, brute force
+
+`--verify` streams the whole corpus and checks every decision and maximum score against brute
+force: rapidfuzz's LCS with every pool entry (checked against rouge-score's own LCS on a sample),
+rouge-score's `scoring.fmeasure` on the pairs that can hold the maximum.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import LCSseq
-from rouge_score import rouge_scorer
+from rouge_score import rouge_scorer, scoring
 
 from selfinstruct.similarity import SimilarityIndex, get_tokenizer
 from selfinstruct.similarity.codes import TokenCodes
@@ -153,6 +158,59 @@ def near_pairs(token_lists: list[list[str]], threshold: float) -> set[tuple[int,
     return pairs
 
 
+def verify(seeds: Sequence[str], corpus: Sequence[str], batch: int = 500) -> None:
+    """Every decision and maximum of the whole stream against brute force; prints the counts."""
+    start = time.perf_counter()
+    decisions, sizes = [], []
+    with SimilarityIndex() as index:
+        index.add_many(seeds)
+        for text in corpus:
+            sizes.append(len(index))
+            decisions.append(index.check(text))
+            if not decisions[-1].reject:
+                index.add(text)
+        pool = list(index.texts)
+    print(f"stream: {len(corpus)} candidates in {time.perf_counter() - start:.1f} s")
+    codes = TokenCodes()
+    pool_tokens = [ref_tokenize(text) for text in pool]
+    pool_seqs = [codes.encode(tokens) for tokens in pool_tokens]
+    lens = np.array([len(t) for t in pool_tokens])
+    rng = random.Random(0)
+    for _ in range(2000):  # rapidfuzz's LCS is rouge-score's LCS
+        i, j = rng.randrange(len(pool)), rng.randrange(len(pool))
+        lcs = LCSseq.similarity(pool_seqs[i], pool_seqs[j])
+        ref = rouge_scorer._score_lcs(pool_tokens[i], pool_tokens[j]).fmeasure
+        mine = scoring.fmeasure(lcs / lens[j], lcs / lens[i]) if lens[i] and lens[j] else 0.0
+        assert mine == ref, (pool[i], pool[j])
+    start = time.perf_counter()
+    cand_seqs = [codes.encode(ref_tokenize(text)) for text in corpus]
+    differ = ties = 0
+    for first in range(0, len(corpus), batch):
+        seqs = cand_seqs[first : first + batch]
+        width = sizes[first + len(seqs) - 1]
+        lcs_rows = process.cdist(
+            seqs, pool_seqs[:width], scorer=LCSseq.similarity, dtype=np.int32, workers=-1
+        )
+        for offset, (seq, row) in enumerate(zip(seqs, lcs_rows, strict=True)):
+            i, m = first + offset, len(seq)
+            n, best = sizes[i], 0.0
+            if m:
+                lcs, plen = row[:n], lens[:n]
+                ratio = 2 * lcs / np.maximum(plen + m, 1)
+                ties += int(np.count_nonzero(20 * lcs == 7 * (plen + m)))
+                # the float F is the ratio to within a few ulps: these pairs hold its maximum
+                for k in np.flatnonzero((ratio >= ratio.max() - 1e-9) & (lcs > 0)).tolist():
+                    common, p = int(lcs[k]), int(plen[k])
+                    best = max(best, scoring.fmeasure(common / p, common / m))
+            d = decisions[i]
+            differ += (d.reject, d.max_score) != (best > THRESHOLD, best)
+    print(
+        f"brute force in {time.perf_counter() - start:.1f} s: {differ} of {len(corpus)} "
+        f"decisions or maximum scores differ; {ties} candidate/entry pairs sit exactly on "
+        f"2*LCS/(m+n) = {THRESHOLD}"
+    )
+
+
 def cjk_report(path: Path, examples: int = 6) -> None:
     """Compare rouge-score's tokens, CJK characters and jieba words on a Chinese corpus."""
     texts = read_corpus(path)
@@ -201,6 +259,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--holdout", type=int, default=2000, help="candidates kept out of pools")
     parser.add_argument("--cjk", action="store_true", help="compare Chinese tokenizations")
+    parser.add_argument("--verify", action="store_true", help="brute-force check of the stream")
     args = parser.parse_args(argv)
     if args.cjk:
         zh = args.corpus if args.corpus != CORPORA / "instructions.jsonl" else None
@@ -213,6 +272,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         if not path.exists():
             sys.exit(f"{path} not found: pass --corpus PATH (JSONL with an `instruction` field)")
     seeds, corpus = read_corpus(args.seeds), read_corpus(args.corpus)
+    if args.verify:
+        verify(seeds, corpus)
+        return
     sizes = [1000, 5000, 10000] if args.quick else [1000, 5000, 10000, 50000]
     ours_n, ref_n, budget = (300, 2, 2.0) if args.quick else (2000, 5, 8.0)
     print(
