@@ -236,3 +236,43 @@ def test_chinese_mode_filters_latin_and_cjk_near_duplicates(tmp_path: Path) -> N
     records = read_lines(RunDir.of(tmp_path).machine_instructions)
     assert all(r["max_rouge"] <= 0.7 for r in records)
     assert any(r["max_rouge"] > 0 for r in records)  # CJK characters are tokens, not dropped
+
+
+INTERRUPTED_RUN = """
+import asyncio, sys
+sys.path.insert(0, {tests!r})
+from fakes import FakeBackend
+from test_bootstrap import numbered_list
+from selfinstruct import bootstrap
+
+class Slow(FakeBackend):
+    async def acomplete(self, prompts, params):
+        await asyncio.sleep(0.05)
+        return await super().acomplete(prompts, params)
+
+bootstrap("en", {out!r}, 100000, Slow(respond=lambda p, _: numbered_list(p)), progress=False)
+"""
+
+
+def test_ctrl_c_keeps_whole_lines_and_the_rerun_resumes(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    script = INTERRUPTED_RUN.format(tests=str(Path(__file__).parent), out=str(out))
+    proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE)
+    path = RunDir.of(out).machine_instructions
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not path.exists() or len(path.read_bytes().splitlines()) < 20):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and b"KeyboardInterrupt" in err
+    kept = read_lines(path)  # every line parses
+    assert len(kept) >= 20
+    stats = json.loads(RunDir.of(out).stats.read_text())["bootstrap"]
+    assert stats["stopped"] == "interrupted" and stats["accepted"] == len(kept)
+    result = run(out, len(kept) + 5)
+    assert read_lines(path)[: len(kept)] == kept and result.new == 5
