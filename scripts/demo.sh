@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Set up .venv and run the main job on the embedded default model (CPU, a few minutes).
+# Set up .venv and run the whole pipeline on the embedded default model (CPU, a few minutes):
+# seeds -> 5 new instructions -> classification -> instances -> runs/demo/alpaca.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 OUT=${OUT:-runs/demo}
-.venv/bin/selfinstruct bootstrap --seeds en --out "$OUT" --num-instructions "${N:-5}" --backend transformers "$@"
-echo "accepted instructions: $OUT/machine_instructions.jsonl"
+.venv/bin/selfinstruct run --seeds en --out "$OUT" --num-instructions "${N:-5}" \
+    --backend transformers "$@"
+echo "training data: $OUT/alpaca.jsonl ($(wc -l < "$OUT/alpaca.jsonl") examples); stats: $OUT/stats.json"
+head -n 3 "$OUT/alpaca.jsonl"

@@ -30,6 +30,7 @@ from selfinstruct.seeds import load_seeds
         (" yes.", True),
         ("**Yes**", True),
         ("Classification task: Yes", True),
+        ("Decision: No", False),
         ("It is a classification task.", True),
         ("No", False),
         ("no, it asks for free text", False),
@@ -70,8 +71,12 @@ def test_prompt_repeats_the_query_shape_for_each_example() -> None:
         "Task: Is it odd?\nClassification task: Yes\n\n"
         "Task: Is the sky blue?\nClassification task:"
     )
-    chat = ClassifyPrompt.build(template, [], "en", chat=True).render("x")
-    assert isinstance(chat, list) and chat[0]["role"] == "user"
+    chat = ClassifyPrompt.build(template, [("Sort it.", False)], "en", chat=True).render("x")
+    assert chat == [
+        {"role": "user", "content": "Header\n\nTask: Sort it.\nClassification task:"},
+        {"role": "assistant", "content": "No"},
+        {"role": "user", "content": "Task: x\nClassification task:"},
+    ]
     with pytest.raises(ConfigError):
         ClassifyPrompt.build("no placeholders", [], "en", chat=False)
 

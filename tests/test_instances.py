@@ -128,13 +128,23 @@ def test_truncated_before_the_output_is_unparseable() -> None:
 
 
 def test_a_response_without_fields_yields_nothing_or_unparseable() -> None:
-    assert pairs("I am not sure what you mean.") == []
+    assert pairs("I am not sure what you mean.", classification=True) == []
+    assert pairs("Roses are red.\nViolets are blue.") == [
+        ("", "Roses are red.\nViolets are blue.", None)
+    ]
+    assert pairs("Task: Write a haiku.", instruction="Write a haiku.") == []
     assert pairs("Example 1\nThe answer is 5.") == [("", "", "unparseable")]
 
 
 def test_chat_model_echoing_the_task_first() -> None:
     text = "Task: Square the number.\nExample 1\nInput: 5\nOutput: 25"
     assert pairs(text) == [("5", "25", None)]
+    assert pairs(text, instruction="Square  the number.") == [("5", "25", None)]
+
+
+def test_a_copied_few_shot_task_yields_nothing() -> None:
+    text = "Task: Rewrite the sentence in the passive voice.\nExample 1\nInput: a\nOutput: b"
+    assert pairs(text, instruction="Write a haiku about rain.") == []
 
 
 # --- filters -------------------------------------------------------------------------------
@@ -265,7 +275,13 @@ def test_stage_writes_every_task_and_stats_add_up(tmp_path: Path) -> None:
     prompts = {p.split("Task: ")[-1].split("\n")[0]: p for p in backend.prompts}
     assert "Class label:" in prompts[INSTRUCTIONS[1][0]]
     assert "Class label:" not in prompts[INSTRUCTIONS[0][0]]
-    assert all(p.rstrip().endswith("Example 1") for p in prompts.values()) and len(prompts) == 5
+    assert len(prompts) == 5
+    # a chat model gets the few-shot tasks as turns: user task, assistant examples
+    turns = next(p for p, _ in backend.history if INSTRUCTIONS[0][0] in p[-1]["content"])
+    assert [t["role"] for t in turns] == ["user", "assistant"] * 5 + ["user"]
+    assert turns[-1]["content"] == "Task: " + INSTRUCTIONS[0][0]
+    assert turns[0]["content"].startswith("For each task below")
+    assert all(t["content"].startswith("Example 1\n") for t in turns[1::2])
     params = backend.history[0][1]
     assert params.temperature == 0 and params.max_tokens == 320
     assert "Example 6" in params.stop and "\nTask: " in params.stop
@@ -298,6 +314,16 @@ def test_rerun_resumes_without_duplicates_and_same_seed_same_files(tmp_path: Pat
     idle = FakeBackend()
     generate_instances(a, idle, progress=False)
     assert idle.history == []
+
+
+def test_completion_prompt_ends_where_the_model_continues(tmp_path: Path) -> None:
+    make_run(tmp_path, INSTRUCTIONS[:1])
+    backend = FakeBackend(["Input: 90\nOutput: 1 h 30 min"], chat=False)
+    result = generate_instances(tmp_path, backend, progress=False)
+    prompt = backend.history[0][0]
+    assert isinstance(prompt, str)
+    assert prompt.endswith(f"Task: {INSTRUCTIONS[0][0]}\nExample 1\n")
+    assert result.stats["kept"] == 1
 
 
 def test_truncated_response_drops_its_last_example(tmp_path: Path) -> None:

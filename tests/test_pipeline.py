@@ -52,13 +52,21 @@ def numbered_list(prompt: Prompt) -> str:
     return "\n".join(f"{first + i}. {t}" for i, t in enumerate(tasks))
 
 
+def is_instances_prompt(prompt: Prompt) -> bool:
+    """Chat: few-shot turns ending with a user "Task: ..."; completion: ends with "Example 1"."""
+    if isinstance(prompt, str):
+        return prompt.rstrip().endswith("Example 1")
+    last = prompt[-1]["content"]
+    return last.startswith("Task: ") and not last.endswith("Classification task:")
+
+
 def respond(prompt: Prompt, params: GenerationParams) -> str:
     """Answers each stage's prompt the way a cooperative model would."""
     text = prompt_text(prompt).rstrip()
     if text.endswith("Classification task:"):
         task = text.split("\n")[-2]
         return "Yes" if "Classify" in task else "No"
-    if text.endswith("Example 1"):
+    if is_instances_prompt(prompt):
         task = text.split("Task: ")[-1].split("\n")[0]
         if "class label" in text.split("Task: ")[0].lower():
             return "Class label: A\nInput: first\nExample 2\nClass label: B\nInput: second\n"
@@ -121,7 +129,7 @@ def test_rerun_and_larger_target_only_do_the_missing_work(tmp_path: Path) -> Non
     run("en", tmp_path, 9, more, concurrency=2, progress=False)
     kinds = [prompt_text(p).rstrip() for p, _ in more.history]
     assert sum(k.endswith("Classification task:") for k in kinds) == 3
-    assert sum(k.endswith("Example 1") for k in kinds) == 3
+    assert sum(is_instances_prompt(p) for p, _ in more.history) == 3
     check_stats(tmp_path, 9)
     check_alpaca(tmp_path, 9)
 
@@ -186,3 +194,35 @@ def test_run_against_llama_cpp_server(llama_server: Any, tmp_path: Path) -> None
     stats = check_stats(out, 20)
     ds = check_alpaca(out, 20)
     assert ds.num_rows == stats["export"]["examples"]
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_stages_in_process_on_the_bundled_model(local_model: str, tmp_path: Path) -> None:
+    from selfinstruct.classify import classify
+    from selfinstruct.export import export_run
+    from selfinstruct.instances import generate_instances
+    from selfinstruct.jsonl import JsonlWriter
+    from selfinstruct.llm.transformers_backend import TransformersBackend
+    from selfinstruct.records import MachineInstruction
+
+    tasks = ["Convert the temperature from Celsius to Fahrenheit.", "Write a haiku about rain."]
+    rundir = RunDir.of(tmp_path)
+    rundir.write_meta({"seeds": "en", "language": "en"})
+    with JsonlWriter(rundir.machine_instructions) as out:
+        for i, text in enumerate(tasks):
+            out.write(
+                MachineInstruction(instruction=text, index=i, request=0, max_rouge=0, mean_rouge=0)
+            )
+    backend = TransformersBackend(batch_size=2)
+    classify(tmp_path, backend, examples=4, progress=False)
+    made = generate_instances(tmp_path, backend, max_tokens=96, instance_examples=0, progress=False)
+    export_run(tmp_path)
+    s = made.stats
+    assert s["tasks"] == 2 and s["generated"] == s["kept"] + sum(s["dropped"].values())
+    assert s["completion_tokens"] > 0
+    labels = [json.loads(x) for x in rundir.classification.read_text().splitlines()]
+    assert len(labels) == 2 and all(isinstance(r["is_classification"], bool) for r in labels)
+    rows = [json.loads(x) for x in rundir.alpaca.read_text().splitlines()]
+    assert len(rows) == s["kept"] > 0
+    assert all(r["instruction"] in tasks and r["output"].strip() for r in rows)

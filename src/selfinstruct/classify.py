@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from .batching import chunk_size_for, complete_in_order
 from .errors import ConfigError, DataError
 from .jsonl import JsonlWriter, read_jsonl
-from .llm.base import Backend, GenerationParams, Prompt
+from .llm.base import Backend, ChatMessage, GenerationParams, Prompt
 from .records import SeedTask
 from .rundir import RunDir
 from .runstate import SeedSource, machine_instructions, prompt_override, run_language, run_seeds
@@ -46,9 +46,14 @@ class ClassificationRecord(BaseModel):
 
 @dataclass(frozen=True)
 class ClassifyPrompt:
-    """A filled-in few-shot template; `query` is the template's tail, repeated per example."""
+    """A filled-in few-shot template; `query` is the template's tail, repeated per example.
 
-    header: str
+    For a completion model the examples are one text; for a chat model each example is a
+    user turn answered by an assistant turn, which small chat models follow far better.
+    """
+
+    intro: str
+    shots: tuple[tuple[str, str], ...]
     query: str
     answers: tuple[str, str]
     chat: bool
@@ -67,16 +72,26 @@ class ClassifyPrompt:
         head, tail = template.split("{examples}", 1)
         query = tail.strip()
         answers = ANSWERS[language]
-        blocks = [
-            _fill(query, text) + _sep(query) + answers[0 if yes else 1] for text, yes in examples
-        ]
-        return cls(head + "\n\n".join(blocks), query, answers, chat)
+        shots = tuple((_fill(query, text), answers[0 if yes else 1]) for text, yes in examples)
+        return cls(head.strip(), shots, query, answers, chat)
+
+    @property
+    def header(self) -> str:
+        """The intro and the answered examples as one text (the completion prompt's head)."""
+        blocks = [q + _sep(q) + a for q, a in self.shots]
+        return "\n\n".join([self.intro, *blocks]) if blocks else self.intro
 
     def render(self, instruction: str) -> Prompt:
-        text = f"{self.header}\n\n{_fill(self.query, instruction)}"
-        if self.chat:
-            return [{"role": "user", "content": text.strip()}]
-        return text.rstrip()
+        question = _fill(self.query, instruction)
+        if not self.chat:
+            return f"{self.header}\n\n{question}".rstrip()
+        turns: list[ChatMessage] = []
+        for q, a in (*self.shots, (question, None)):
+            content = f"{self.intro}\n\n{q}" if not turns else q
+            turns.append({"role": "user", "content": content.strip()})
+            if a is not None:
+                turns.append({"role": "assistant", "content": a})
+        return turns
 
 
 def _fill(query: str, instruction: str) -> str:
@@ -104,7 +119,8 @@ def pick_examples(seeds: Sequence[SeedTask], k: int, seed: int) -> list[tuple[st
 
 _MARKUP = re.compile(r"^[\s*#`'\"“”‘’>\-_:：.]+")
 _ECHO = re.compile(
-    r"^(?:classification task|classification|answer|label|verdict|is it a classification task\??"
+    r"^(?:classification task|classification|answer|label|verdict|decision"
+    r"|is it a classification task\??"
     r"|是否分类任务|是否为分类任务|分类任务|回答|答案|答)\s*[:：]\s*",
     re.I,
 )

@@ -71,33 +71,52 @@ class _Block:
 
 
 def parse_instances(
-    text: str, *, classification: bool = False, finish_reason: str = "stop"
+    text: str,
+    *,
+    classification: bool = False,
+    finish_reason: str = "stop",
+    instruction: str | None = None,
 ) -> list[ParsedExample]:
     """Examples of one response, in order.
 
     For a classification task a label line ("Class label", "类别", or "Output") gives the output
     and the "Input" line the input, whichever comes first; other tasks read only Input/Output
-    lines, so a line such as "Category: ..." inside an output stays part of it.
+    lines, so a line such as "Category: ..." inside an output stays part of it. With
+    `instruction` given, a response that opens with some other "Task:" (a small model copying a
+    few-shot example) yields nothing: its examples belong to that other task. A response with
+    no labels at all is, for a task other than classification, one example without input (as
+    the reference code reads it); for a classification task it yields nothing.
     """
     pattern = _FIELD[classification]
-    blocks = _split(_cut_at_next_task(text, pattern), pattern)
-    examples = [_example(b) for b in blocks]
+    body = _cut_at_next_task(text, pattern, instruction)
+    examples = [_example(b) for b in _split(body, pattern)]
+    if not examples and not classification and body.strip():
+        examples = [ParsedExample("", body.strip())]  # a bare answer: one example, no input
     if finish_reason == "length" and examples:
         last = examples[-1]
         examples[-1] = ParsedExample(last.input, last.output, last.problem or TRUNCATED)
     return examples
 
 
-def _cut_at_next_task(text: str, pattern: re.Pattern[str]) -> str:
+def _cut_at_next_task(text: str, pattern: re.Pattern[str], instruction: str | None) -> str:
     """The response up to a line that starts another task (the model ran on)."""
-    lines = text.replace("\r\n", "\n").split("\n")
+    lines = text.strip("\n").replace("\r\n", "\n").split("\n")
     start = 0
-    if lines and _NEXT_TASK.match(lines[0]) and not pattern.match(lines[0]):
+    first = _NEXT_TASK.match(lines[0]) if lines else None
+    if first and not pattern.match(lines[0]):
+        if instruction is not None and not _same_task(lines[0][first.end() :], instruction):
+            return ""
         start = 1  # a chat model may echo "Task: ..." first
     for i in range(start, len(lines)):
         if i > start and _NEXT_TASK.match(lines[i]):
             return "\n".join(lines[start:i])
     return "\n".join(lines[start:])
+
+
+def _same_task(echoed: str, instruction: str) -> bool:
+    """Whether an echoed task line is this instruction (perhaps cut short or re-spaced)."""
+    a, b = (" ".join(t.replace("*", "").split()).casefold() for t in (echoed, instruction))
+    return bool(a) and (a in b or b in a or a[:40] == b[:40])
 
 
 def _split(text: str, pattern: re.Pattern[str]) -> list[_Block]:

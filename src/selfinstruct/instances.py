@@ -25,7 +25,7 @@ from .classify import check_complete
 from .instance_filters import InstanceFilterConfig, filter_task
 from .instance_parsing import parse_instances
 from .jsonl import JsonlWriter, read_jsonl
-from .llm.base import Backend, Completion, GenerationParams, Prompt
+from .llm.base import Backend, ChatMessage, Completion, GenerationParams, Prompt
 from .records import Instance, MachineInstruction, SeedTask
 from .rundir import RunDir
 from .runstate import SeedSource, machine_instructions, prompt_override, run_language, run_seeds
@@ -140,10 +140,34 @@ class InstancePrompts:
         )
         text = self.templates[classification].replace("{examples}", blocks)
         text = text.replace("{instruction}", " ".join(instruction.split())).rstrip()
-        text += f"\n{self.labels.example} 1\n"
         if self.chat:
-            return [{"role": "user", "content": text}]
-        return text
+            return as_turns(text, self.labels)
+        return text + f"\n{self.labels.example} 1\n"
+
+
+def as_turns(text: str, labels: Labels) -> list[ChatMessage]:
+    """A few-shot text as chat turns: each task a user turn, its examples the assistant's reply.
+
+    Small chat models copy a reply format far more reliably than they continue a long user
+    message; the intro goes in the first user turn, the last task is left for the model.
+    """
+    intro: list[str] = []
+    tasks: list[list[str]] = []
+    for para in text.split("\n\n"):
+        if para.startswith(labels.task):
+            task, _, rest = para.partition("\n")
+            tasks.append([task, rest])
+        elif tasks:
+            tasks[-1][1] += "\n\n" + para  # a blank line inside an example
+        else:
+            intro.append(para)
+    turns: list[ChatMessage] = []
+    for i, (task, answer) in enumerate(tasks):
+        user = "\n\n".join([*intro, task]) if i == 0 else task
+        turns.append({"role": "user", "content": user.strip()})
+        if i < len(tasks) - 1:
+            turns.append({"role": "assistant", "content": answer.strip()})
+    return turns
 
 
 @dataclass
@@ -254,7 +278,10 @@ class _Job:
     ) -> tuple[InstancesRecord, list[InstanceRejection]]:
         classification = self.labels[task.instruction]
         parsed = parse_instances(
-            completion.text, classification=classification, finish_reason=completion.finish_reason
+            completion.text,
+            classification=classification,
+            finish_reason=completion.finish_reason,
+            instruction=task.instruction,
         )
         result = filter_task(task.instruction, parsed, self.config)
         record = InstancesRecord(
