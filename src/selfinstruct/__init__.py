@@ -6,6 +6,7 @@ Heavy dependencies (torch, transformers, peft) load only when a local model is u
 from __future__ import annotations
 
 from .bootstrap import BootstrapConfig, BootstrapResult, bootstrap
+from .classify import classify
 from .errors import (
     BackendError,
     BudgetExhausted,
@@ -15,7 +16,11 @@ from .errors import (
     SeedError,
     SelfInstructError,
 )
+from .export import export_run, to_dataset
+from .instances import generate_instances
 from .llm.base import Backend, BackendInfo, Completion, GenerationParams, Usage, complete
+from .llm.factory import make_backend
+from .pipeline import RunResult, run
 from .records import (
     AlpacaExample,
     Instance,
@@ -45,6 +50,7 @@ __all__ = [
     "MachineInstruction",
     "MissingDependencyError",
     "Rejection",
+    "RunResult",
     "SeedError",
     "SeedTask",
     "SelfInstructError",
@@ -52,7 +58,13 @@ __all__ = [
     "TaskInstances",
     "Usage",
     "bootstrap",
+    "classify",
     "complete",
+    "export_run",
+    "generate_instances",
     "load_seeds",
+    "make_backend",
+    "run",
     "summarize",
+    "to_dataset",
 ]
