@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -181,6 +182,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--max-length", type=int)
     parser.add_argument("--examples", type=int, default=256)
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="runs of each side, order alternating"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -204,15 +208,25 @@ def main() -> None:
         }  # fmt: skip
         print(f"model={args.model or model} steps={spec['steps']} batch={spec['batch_size']} "
               f"max_length={spec['max_length']} precision={spec['precision']}")  # fmt: skip
-        results = {side: child(side, spec) for side in ("baseline", "ours")}
-    for side, r in results.items():
-        r["tokens_per_s"] = r["tokens"] / r["seconds"]
-        print(f"{side:9s} {r['tokens']:7d} tokens in {r['seconds']:7.2f} s = "
-              f"{r['tokens_per_s']:8.1f} tokens/s, peak {r['peak_mb']:8.0f} MiB, "
-              f"trainable {r['trainable']:,}, loss {r['loss']:.3f}")  # fmt: skip
-    ours, base = results["ours"], results["baseline"]
-    print(f"ratio ours/baseline: tokens/s {ours['tokens_per_s'] / base['tokens_per_s']:.2f}, "
-          f"peak memory {ours['peak_mb'] / base['peak_mb']:.2f}")  # fmt: skip
+        ratios = []
+        for round_ in range(args.rounds):
+            order = ("baseline", "ours") if round_ % 2 == 0 else ("ours", "baseline")
+            results = {side: child(side, spec) for side in order}
+            for side, r in results.items():
+                r["tokens_per_s"] = r["tokens"] / r["seconds"]
+                print(f"{side:9s} {r['tokens']:7d} tokens in {r['seconds']:7.2f} s = "
+                      f"{r['tokens_per_s']:8.1f} tokens/s, peak {r['peak_mb']:8.0f} MiB, "
+                      f"trainable {r['trainable']:,}, loss {r['loss']:.3f}")  # fmt: skip
+            ours, base = results["ours"], results["baseline"]
+            ratios.append(
+                (ours["tokens_per_s"] / base["tokens_per_s"], ours["peak_mb"] / base["peak_mb"])
+            )
+            print(f"round {round_ + 1}: ours/baseline tokens/s {ratios[-1][0]:.2f}, "
+                  f"peak memory {ratios[-1][1]:.2f}")  # fmt: skip
+    speed = statistics.median(r[0] for r in ratios)
+    memory = statistics.median(r[1] for r in ratios)
+    print(f"ratio ours/baseline (median of {len(ratios)} rounds, order alternating): "
+          f"tokens/s {speed:.2f}, peak memory {memory:.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -171,7 +171,7 @@ def train(
     started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=resume)
     elapsed = time.perf_counter() - started
-    metrics = trainer.evaluate() if prepared.val else {}
+    metrics = _final_eval(trainer) if prepared.val else {}
 
     trainer.save_model(str(out))
     summary = _summary(trainer, prepared, result, metrics, trainable, total, elapsed, precision)
@@ -191,6 +191,14 @@ def train(
         write_json_atomic(out / SUMMARY_FILE, summary)
     lm.eval()
     return FinetuneResult(out, summary, lm, tokenizer)
+
+
+def _final_eval(trainer: Any) -> dict[str, float]:
+    """Eval metrics at the last step: the ones logged there, else a fresh evaluation."""
+    for row in reversed(trainer.state.log_history):
+        if "eval_loss" in row and row.get("step") == trainer.state.global_step:
+            return row
+    return trainer.evaluate()
 
 
 def save_merged(peft_model: Any, tokenizer: Any, target: Path) -> Any:
@@ -293,7 +301,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"({100 * summary['trainable_share']:.2f}%)",
         f"time: {summary['seconds']} s, {summary['tokens_per_second']} tokens/s, "
         f"peak memory {summary['peak_memory_mb']} MiB ({summary['precision']})",
-        f"loss: {_num(summary['first_loss'])} -> {_num(summary['last_loss'])}"
+        f"loss: {_num(summary['first_loss'])} (first logged) -> {_num(summary['last_loss'])} "
+        f"(last), mean {_num(summary['train_loss'])}"
         + (f", eval {_num(summary['eval_loss'])}" if summary.get("eval_loss") is not None else ""),
     ]
     return "\n".join(lines)
