@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 
 IGNORE = -100
 """Label of a token that does not count in the loss (the prompt, the padding)."""
@@ -146,7 +146,7 @@ class Renderer:
     def __init__(self, tokenizer: Any, template: str = "auto", system_prompt: str | None = None):
         has_chat = bool(getattr(tokenizer, "chat_template", None))
         if template == "chat" and not has_chat:
-            raise DataError("<tokenizer>", None, "template", "this model has no chat template")
+            raise ConfigError("template='chat': this model has no chat template; use 'plain'")
         self.chat = template == "chat" or (template == "auto" and has_chat)
         self.tokenizer = tokenizer
         self.system_prompt = system_prompt
@@ -190,11 +190,6 @@ class Renderer:
             else:
                 pending += PLAIN_HEADERS[role] + text + "\n\n"
         return out
-
-    def prompt_text(self, messages: list[dict[str, str]]) -> str:
-        """The text a model sees before it writes the reply to `messages` (for generation)."""
-        segments = self.segments([*messages, {"role": "assistant", "content": ""}])
-        return "".join(text for text, target in segments if not target)
 
 
 def encode(
