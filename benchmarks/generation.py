@@ -5,8 +5,15 @@ llama.cpp server with K in flight, (a) through a bare `openai.AsyncOpenAI` clien
 semaphore and (b) through `OpenAIBackend.acomplete`, alternating the two for a few rounds in the
 same run, and prints completion tokens/s for each and their ratio (target: ours >= 0.90 x bare).
 
+With `--pipeline`, (b) is the whole bootstrap loop instead (`selfinstruct.bootstrap` with
+OpenAIBackend, K requests in flight, stopped by a token budget): its requests are recorded and the
+bare client then replays exactly those requests (same messages, sampling parameters and seeds) at
+the same concurrency; the pipeline's time includes prompt building, the similarity filter and its
+output files.
+
     python benchmarks/generation.py                      # starts a server on the bundled model
     python benchmarks/generation.py --base-url http://127.0.0.1:8080/v1 --concurrency 8
+    python benchmarks/generation.py --pipeline --rounds 2
 """
 
 from __future__ import annotations
@@ -15,13 +22,16 @@ import argparse
 import asyncio
 import statistics
 import sys
+import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import openai
 
-from selfinstruct.llm.base import GenerationParams
+from selfinstruct.bootstrap import bootstrap
+from selfinstruct.llm.base import Completion, GenerationParams, Prompt
 from selfinstruct.llm.openai_backend import NO_KEY, OpenAIBackend
 
 TOPICS = [
@@ -82,6 +92,126 @@ def backend_runner(base_url: str, model: str, k: int, max_tokens: int) -> Run:
     return run
 
 
+class Recorder:
+    """A backend wrapper that remembers every request (prompt and parameters) it forwards."""
+
+    def __init__(self, backend: OpenAIBackend) -> None:
+        self.backend, self.info = backend, backend.info
+        self.requests: list[tuple[Prompt, GenerationParams]] = []
+        self.first_sent = self.last_done = 0.0
+
+    @property
+    def usage(self) -> Any:
+        """The wrapped backend's token counts (the loop reads them for its budget)."""
+        return self.backend.usage
+
+    async def acomplete(
+        self, prompts: Sequence[Prompt], params: GenerationParams
+    ) -> list[Completion]:
+        self.first_sent = self.first_sent or time.perf_counter()
+        self.requests += [(prompt, params) for prompt in prompts]
+        out = await self.backend.acomplete(prompts, params)
+        self.last_done = time.perf_counter()
+        return out
+
+
+def request_args(prompt: Prompt, params: GenerationParams, model: str) -> dict[str, Any]:
+    """The keyword arguments of the OpenAI call that OpenAIBackend makes for one request."""
+    args: dict[str, Any] = {
+        "model": model,
+        "max_tokens": params.max_tokens,
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "presence_penalty": params.presence_penalty,
+        "frequency_penalty": params.frequency_penalty,
+    }
+    if params.stop:
+        args["stop"] = list(params.stop)
+    if params.seed is not None:
+        args["seed"] = params.seed
+    args["prompt" if isinstance(prompt, str) else "messages"] = prompt
+    return args
+
+
+async def replay_bare(
+    base_url: str, model: str, k: int, requests: list[tuple[Prompt, GenerationParams]]
+) -> tuple[int, float]:
+    """The recorded requests through a plain AsyncOpenAI client, at most k in flight."""
+    client = openai.AsyncOpenAI(api_key=NO_KEY, base_url=base_url, max_retries=0, timeout=600)
+    sem = asyncio.Semaphore(k)
+
+    async def one(prompt: Prompt, params: GenerationParams) -> int:
+        args = request_args(prompt, params, model)
+        async with sem:
+            if "prompt" in args:
+                resp: Any = await client.completions.create(**args)
+            else:
+                resp = await client.chat.completions.create(**args)
+        return resp.usage.completion_tokens if resp.usage else 0
+
+    start = time.perf_counter()
+    tokens = sum(await asyncio.gather(*(one(p, params) for p, params in requests)))
+    elapsed = time.perf_counter() - start
+    await client.close()
+    return tokens, elapsed
+
+
+def run_pipeline(
+    base_url: str, model: str, k: int, max_tokens: int, budget: int
+) -> tuple[int, float, float, list[tuple[Prompt, GenerationParams]]]:
+    """One bootstrap run to a token budget.
+
+    Returns (completion tokens, seconds of the whole call, seconds from the first request sent to
+    the last reply, the requests).
+    """
+    backend = Recorder(OpenAIBackend(model=model, base_url=base_url, max_concurrency=k))
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        bootstrap(
+            "en", out, 100_000, backend, concurrency=k, max_tokens=max_tokens,
+            token_budget=budget, progress=False, patience=None,
+        )  # fmt: skip
+        elapsed = time.perf_counter() - start
+    span = backend.last_done - backend.first_sent
+    return backend.backend.usage.completion_tokens, elapsed, span, backend.requests
+
+
+async def _measure_pipeline(args: argparse.Namespace, model: str) -> int:
+    budget = args.prompts * (args.max_tokens + 400)  # bootstrap prompts are ~400 tokens
+    print(
+        f"server {args.base_url} model {model}: bootstrap loop with a {budget}-token budget "
+        f"(about {args.prompts} requests x {args.max_tokens} max tokens), {args.concurrency} "
+        f"in flight, vs a bare client replaying the same requests; {args.rounds} rounds"
+    )
+    rates: dict[str, list[float]] = {"bare AsyncOpenAI": [], "bootstrap pipeline": []}
+    requests: list[tuple[Prompt, GenerationParams]] = []
+    for r in range(args.rounds):
+        # a fixed seed makes every bootstrap run send the same requests; the bare client replays
+        # the first run's, and the two alternate which goes first
+        for name in list(rates) if r % 2 else list(reversed(rates)):
+            if name == "bare AsyncOpenAI":
+                tokens, seconds = await replay_bare(
+                    args.base_url, model, args.concurrency, requests
+                )
+                note = ""
+            else:
+                tokens, seconds, span, sent = await asyncio.to_thread(
+                    run_pipeline, args.base_url, model, args.concurrency, args.max_tokens, budget
+                )
+                requests = requests or sent
+                note = f" (first request to last reply {span:.2f} s)"
+            rates[name].append(tokens / seconds)
+            print(f"  round {r + 1} {name:18s} {len(requests):3d} requests {tokens:6d} tokens "
+                  f"{seconds:7.2f} s {tokens / seconds:8.1f} tok/s{note}")  # fmt: skip
+    bare, ours = (statistics.median(rates[name]) for name in rates)
+    ours_rates, bare_rates = rates["bootstrap pipeline"], rates["bare AsyncOpenAI"]
+    paired = [o / b for o, b in zip(ours_rates, bare_rates, strict=True)]
+    print(f"median completion tokens/s: bare {bare:.1f}, bootstrap pipeline {ours:.1f}")
+    print(f"ratio pipeline / bare = {ours / bare:.3f} (target >= 0.90); per round "
+          f"{', '.join(f'{x:.3f}' for x in paired)}")  # fmt: skip
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base-url", help="a running OpenAI-compatible server (default: start one)")
@@ -91,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--concurrency", type=int, default=4, help="requests in flight (K)")
     ap.add_argument("--rounds", type=int, default=3, help="alternating bare/ours rounds")
     ap.add_argument("--n-threads", type=int, default=None, help="threads of a started server")
+    ap.add_argument("--pipeline", action="store_true", help="the bootstrap loop vs bare replay")
     args = ap.parse_args(argv)
 
     server = None
@@ -113,6 +244,10 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _measure(args: argparse.Namespace) -> int:
     model = args.model or await OpenAIBackend(base_url=args.base_url).aresolve_model()
+    warm_up = bare_runner(args.base_url, model, args.concurrency, args.max_tokens)
+    await warm_up(make_prompts(args.concurrency))  # a fresh server's first requests are slow
+    if args.pipeline:
+        return await _measure_pipeline(args, model)
     prompts = make_prompts(args.prompts)
     runners = {
         "bare AsyncOpenAI": bare_runner(args.base_url, model, args.concurrency, args.max_tokens),
@@ -122,7 +257,6 @@ async def _measure(args: argparse.Namespace) -> int:
         f"server {args.base_url} model {model}: {args.prompts} requests x {args.max_tokens} "
         f"max tokens, {args.concurrency} in flight, {args.rounds} alternating rounds"
     )
-    await runners["bare AsyncOpenAI"](prompts[: args.concurrency])  # warm-up, not measured
     rates: dict[str, list[float]] = {name: [] for name in runners}
     for r in range(args.rounds):
         order = list(runners) if r % 2 == 0 else list(reversed(runners))
