@@ -325,11 +325,11 @@ def test_llama_concurrency_bounded_and_usage_summed(llama_server):
     transport = CountingTransport()
     client = openai.DefaultAsyncHttpxClient(transport=transport)
     backend = llama(llama_server, max_concurrency=3, http_client=client)
-    words = ["cat", "dog", "sun", "tree", "car", "hat"]
+    words = ["cat", "dog", "sun", "tree", "car", "hat", "bee", "key", "pen"]
     prompts = [f"Give me a word that rhymes with {w}." for w in words]
-    out = run(backend, prompts, max_tokens=6)
-    assert len(out) == 6 and 1 < transport.peak <= 3
-    assert backend.usage.requests == 6
+    out = run(backend, prompts, max_tokens=12)  # long enough that the requests overlap
+    assert len(out) == 9 and 1 < transport.peak <= 3
+    assert backend.usage.requests == 9
     assert backend.usage.completion_tokens == sum(c.completion_tokens for c in out) > 0
     assert backend.usage.prompt_tokens == sum(c.prompt_tokens for c in out) > 0
 
