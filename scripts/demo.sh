@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 OUT=${OUT:-runs/demo}
+# Short responses keep the embedded 135M model to a few minutes on a laptop CPU.
 .venv/bin/selfinstruct run --seeds en --out "$OUT" --num-instructions "${N:-5}" \
-    --backend transformers "$@"
+    --backend transformers --max-tokens 256 --instance-max-tokens 200 "$@"
 echo "training data: $OUT/alpaca.jsonl ($(wc -l < "$OUT/alpaca.jsonl") examples); stats: $OUT/stats.json"
 head -n 3 "$OUT/alpaca.jsonl"
