@@ -6,7 +6,7 @@ Heavy dependencies (torch, transformers, peft) load only when a local model is u
 from __future__ import annotations
 
 from .bootstrap import BootstrapConfig, BootstrapResult, bootstrap
-from .classify import classify
+from .classify import ClassifyResult, classify
 from .errors import (
     BackendError,
     BudgetExhausted,
@@ -16,8 +16,8 @@ from .errors import (
     SeedError,
     SelfInstructError,
 )
-from .export import export_run, to_dataset
-from .instances import generate_instances
+from .export import ExportResult, export_run, to_dataset
+from .instances import InstancesResult, generate_instances
 from .llm.base import Backend, BackendInfo, Completion, GenerationParams, Usage, complete
 from .llm.factory import make_backend
 from .pipeline import RunResult, run
@@ -42,11 +42,14 @@ __all__ = [
     "BootstrapConfig",
     "BootstrapResult",
     "BudgetExhausted",
+    "ClassifyResult",
     "Completion",
     "ConfigError",
     "DataError",
+    "ExportResult",
     "GenerationParams",
     "Instance",
+    "InstancesResult",
     "MachineInstruction",
     "MissingDependencyError",
     "Rejection",
