@@ -23,6 +23,7 @@ from .filters import FilterConfig, InstructionFilter
 from .jsonl import JsonlWriter, read_jsonl
 from .language import detect_language
 from .llm.base import Backend, Completion
+from .llm.factory import or_default
 from .prompt import PromptStyle, encode_prompt, reference_params, sample_instructions
 from .records import MachineInstruction, Rejection, SeedTask, SimilarInstruction
 from .rundir import RunDir
@@ -113,10 +114,7 @@ def bootstrap(
     `backend` defaults to the embedded model in-process; `options` are `BootstrapConfig` fields.
     """
     config = BootstrapConfig(num_instructions=num_instructions, **options)  # type: ignore[arg-type]
-    if backend is None:
-        from .llm.factory import make_backend
-
-        backend = make_backend("transformers")
+    backend = or_default(backend)
     loop = _Loop(seeds, RunDir.of(out_dir), config, backend)
     return asyncio.run(loop.run())
 

@@ -22,6 +22,7 @@ from .batching import chunk_size_for, complete_in_order
 from .errors import ConfigError, DataError
 from .jsonl import JsonlWriter, read_jsonl
 from .llm.base import Backend, ChatMessage, GenerationParams, Prompt
+from .llm.factory import or_default
 from .records import SeedTask
 from .rundir import RunDir
 from .runstate import SeedSource, machine_instructions, prompt_override, run_language, run_seeds
@@ -187,10 +188,7 @@ def classify(
     progress: bool = True,
 ) -> ClassifyResult:
     """Label each machine instruction in `out_dir` not yet labelled; append classification.jsonl."""
-    if backend is None:
-        from .llm.factory import make_backend
-
-        backend = make_backend("transformers")
+    backend = or_default(backend)
     rundir = RunDir.of(out_dir)
     todo_all = machine_instructions(rundir)
     lang = run_language(rundir, [m.instruction for m in todo_all], language)

@@ -26,6 +26,7 @@ from .instance_parsing import parse_instances
 from .instance_prompts import LABELS, InstancePrompts
 from .jsonl import JsonlWriter, read_jsonl
 from .llm.base import Backend, Completion, GenerationParams
+from .llm.factory import or_default
 from .records import Instance, MachineInstruction
 from .rundir import RunDir
 from .runstate import SeedSource, machine_instructions, prompt_override, run_language, run_seeds
@@ -88,10 +89,7 @@ def generate_instances(
     progress: bool = True,
 ) -> InstancesResult:
     """Generate instances for every classified instruction in `out_dir` not yet done; append."""
-    if backend is None:
-        from .llm.factory import make_backend
-
-        backend = make_backend("transformers")
+    backend = or_default(backend)
     rundir = RunDir.of(out_dir)
     tasks = machine_instructions(rundir)
     labels = check_complete(rundir, [t.instruction for t in tasks])

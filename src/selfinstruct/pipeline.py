@@ -17,6 +17,7 @@ from .config import ExportFormat
 from .export import ExportResult, export_run
 from .instances import InstancesResult, generate_instances
 from .llm.base import Backend
+from .llm.factory import or_default
 from .records import SeedTask
 
 
@@ -58,10 +59,7 @@ def run(
 
     `backend` defaults to the embedded model in-process, loaded once for all stages.
     """
-    if backend is None:
-        from .llm.factory import make_backend
-
-        backend = make_backend("transformers")
+    backend = or_default(backend)
     shared = {"seed": seed, "concurrency": concurrency, "progress": progress}
     boot = bootstrap(
         seeds,

@@ -41,3 +41,8 @@ def make_backend(
 
         return TransformersBackend(model=model, adapter=adapter, batch_size=batch_size, chat=chat)
     raise ConfigError(f"unknown backend {backend!r}: choose 'openai' or 'transformers'")
+
+
+def or_default(backend: Backend | None) -> Backend:
+    """`backend`, or the embedded default model in-process when none is given."""
+    return backend if backend is not None else make_backend("transformers")
