@@ -369,6 +369,20 @@ def test_merged_model_matches_base_plus_adapter(trained: Any, merged_dir: Path, 
     assert "quantization_config" not in json.loads((merged_dir / "config.json").read_text())
 
 
+@pytest.mark.model
+def test_merged_directory_is_a_model_the_backend_generates_with(merged_dir: Path) -> None:
+    """TransformersBackend takes a local HF directory, and the merged model kept the behaviour."""
+    from selfinstruct.llm.base import GenerationParams
+    from selfinstruct.llm.transformers_backend import TransformersBackend
+
+    backend = TransformersBackend(model=str(merged_dir), device="cpu")
+    assert backend.info.model == str(merged_dir) and backend.info.chat
+    prompt = [{"role": "system", "content": "Be brief."},
+              {"role": "user", "content": "Shout the word apple three times."}]  # fmt: skip
+    (reply,) = backend.generate([prompt], GenerationParams(max_tokens=8, temperature=0.0))
+    assert "APPLE" in reply.text
+
+
 @pytest.fixture(scope="module")
 def frozen(merged_dir: Path, data_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """One step of method="freeze" on the merged model (a local HF directory)."""

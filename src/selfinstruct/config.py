@@ -65,7 +65,7 @@ class RunOptions(BackendOptions):
     presence_penalty: float | None = Field(None, description="bootstrap penalty (default 2)")
     max_tokens: int | None = Field(None, ge=1, description="bootstrap max tokens (default 1024)")
     similarity_workers: int | None = Field(
-        None, ge=1, description="processes for the similarity filter (default 1; see docs/similarity.md)"
+        None, ge=1, description="similarity filter processes (default 1; see docs/similarity.md)"
     )
     patience: int | None = Field(
         200, ge=1, description="stop bootstrap after this many requests in a row accept nothing"
