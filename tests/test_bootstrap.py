@@ -20,7 +20,7 @@ from selfinstruct import ConfigError, bootstrap, load_seeds
 from selfinstruct.llm.base import Completion, GenerationParams, Prompt
 from selfinstruct.rundir import RunDir
 
-SYLLABLES = ["ka", "lo", "mi", "ne", "su", "ta", "ri", "vo", "pe", "da", "zu", "fi", "go", "la", "me"]
+SYLLABLES = ("ka", "lo", "mi", "ne", "su", "ta", "ri", "vo", "pe", "da", "zu", "fi", "go", "la")
 VERBS = ["Explain", "Describe", "Summarize", "Compare", "Classify", "List", "Estimate", "Plan"]
 SHAPES = [
     "{v} how the {a} of {b} depends on {c} during {d}.",
@@ -189,13 +189,17 @@ def test_a_model_that_never_helps_stalls_instead_of_spinning(tmp_path: Path) -> 
 
 
 def test_configurable_blacklist_and_bounds(tmp_path: Path) -> None:
-    run(tmp_path, 10, blacklist=("explain",), max_words=12)
+    run(tmp_path, 10, blacklist=("explain", "describe", "compare"), max_words=12)
     records = read_lines(RunDir.of(tmp_path).machine_instructions)
-    assert not any(r["instruction"].lower().startswith("explain") for r in records)
+    assert not any(
+        r["instruction"].split()[0] in ("Explain", "Describe", "Compare") for r in records
+    )
     assert all(len(r["instruction"].split()) <= 12 for r in records)
     stats = json.loads(RunDir.of(tmp_path).stats.read_text())["bootstrap"]
     assert stats["rejected_by_reason"].get("too_long", 0) > 0
-    assert stats["rejected_by_reason"]["blacklisted_keyword"] > 0  # the "Explain ..." tasks
+    assert (
+        stats["rejected_by_reason"]["blacklisted_keyword"] > 0
+    )  # "Explain ...", "Describe ..." tasks
     assert any(r["instruction"].startswith("Draw") for r in records)  # no longer blacklisted
 
 
@@ -212,14 +216,32 @@ def test_bad_options_are_config_errors(tmp_path: Path) -> None:
         run(tmp_path, 3, threshold=1.5)
 
 
-ZH_TASKS = ["请为一家{a}店写一句{b}的广告语。", "解释{a}和{b}之间的区别。", "列出三种{a}的{b}方法。"]
-ZH_WORDS = ["咖啡", "书", "花", "茶", "面包", "自行车", "雨伞", "钢琴", "旅行", "节能", "健康", "简洁", "有趣", "安全", "环保"]
+ZH_TASKS = [
+    "请为一家{a}店写一句{b}的广告语。",
+    "解释{a}和{b}之间的区别。",
+    "列出三种{a}的{b}方法。",
+]
+ZH_WORDS = (
+    "咖啡",
+    "书",
+    "花",
+    "茶",
+    "面包",
+    "自行车",
+    "雨伞",
+    "钢琴",
+    "旅行",
+    "节能",
+    "健康",
+    "安全",
+)
 
 
 def chinese_list(prompt: Prompt) -> str:
     rng = random.Random(prompt_text(prompt))
     items = [
-        rng.choice(ZH_TASKS).format(a=rng.choice(ZH_WORDS), b=rng.choice(ZH_WORDS)) for _ in range(3)
+        rng.choice(ZH_TASKS).format(a=rng.choice(ZH_WORDS), b=rng.choice(ZH_WORDS))
+        for _ in range(3)
     ]
     items.append("Please write a short poem about the sea.")  # mostly Latin: not Chinese
     copied = re.findall(r"^\d+\. (.+)$", prompt_text(prompt), re.M)[0]
@@ -228,7 +250,9 @@ def chinese_list(prompt: Prompt) -> str:
 
 
 def test_chinese_mode_filters_latin_and_cjk_near_duplicates(tmp_path: Path) -> None:
-    result = bootstrap("zh", tmp_path, 8, FakeBackend(respond=lambda p, _: chinese_list(p)), progress=False)
+    result = bootstrap(
+        "zh", tmp_path, 8, FakeBackend(respond=lambda p, _: chinese_list(p)), progress=False
+    )
     stats = json.loads(RunDir.of(tmp_path).stats.read_text())["bootstrap"]
     assert result.accepted == 8 and stats["language"] == "zh"
     assert stats["rejected_by_reason"]["mostly_latin"] > 0
@@ -265,7 +289,9 @@ def test_ctrl_c_keeps_whole_lines_and_the_rerun_resumes(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE)
     path = RunDir.of(out).machine_instructions
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (not path.exists() or len(path.read_bytes().splitlines()) < 20):
+    while time.monotonic() < deadline and (
+        not path.exists() or len(path.read_bytes().splitlines()) < 20
+    ):
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)

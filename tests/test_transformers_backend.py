@@ -47,7 +47,9 @@ def test_max_tokens_and_stop_sequences(backend) -> None:
     assert cut.finish_reason == "length" and cut.completion_tokens == 3
     full = complete(backend, [CHAT], GenerationParams(max_tokens=24, temperature=0.0))[0]
     stop = full.text.strip().split()[1]  # stop at the second word of what it would say
-    stopped = complete(backend, [CHAT], GenerationParams(max_tokens=24, temperature=0.0, stop=(stop,)))[0]
+    stopped = complete(
+        backend, [CHAT], GenerationParams(max_tokens=24, temperature=0.0, stop=(stop,))
+    )[0]
     assert stop not in stopped.text and full.text.startswith(stopped.text)
     assert stopped.finish_reason == "stop"
 
@@ -58,7 +60,11 @@ def test_seeded_sampling_is_reproducible_and_usage_adds_up(backend) -> None:
     a = complete(backend, [CHAT, PLAIN], params)
     b = complete(backend, [CHAT, PLAIN], params)
     assert [c.text for c in a] == [c.text for c in b]
-    other = complete(backend, [CHAT, PLAIN], GenerationParams(max_tokens=16, temperature=1.0, top_p=0.95, seed=124))
+    other = complete(
+        backend,
+        [CHAT, PLAIN],
+        GenerationParams(max_tokens=16, temperature=1.0, top_p=0.95, seed=124),
+    )
     assert [c.text for c in other] != [c.text for c in a]
     spent = sum(c.prompt_tokens + c.completion_tokens for c in (*a, *b, *other))
     assert backend.usage.total_tokens - before == spent

@@ -69,6 +69,6 @@ def load_causal_lm(model: str | None, *, dtype: Any = None, device: str | None =
 
 
 def default_device() -> str:
-    """"cuda" when a GPU is visible, else "cpu"."""
+    """The device for local models: "cuda" when a GPU is visible, else "cpu"."""
     torch = require("torch", "torch", "in-process models", "local")
     return "cuda" if torch.cuda.is_available() else "cpu"
