@@ -423,3 +423,25 @@ def test_resume_continues_from_the_last_checkpoint(
     assert result.summary["steps"] == 2
     assert result.summary["resumed_from"].endswith("checkpoint-1")
     assert result.summary["steps_run"] == 1  # only the step after checkpoint-1 ran
+
+
+@pytest.mark.model
+def test_runs_data_parallel_under_torchrun_on_cpu(data_file: Path, tmp_path: Path) -> None:
+    """Two processes (DDP over gloo on CPU), as on GPUs: one adapter saved, one report printed."""
+    import subprocess
+    import sys
+
+    _ready()
+    out = tmp_path / "ddp"
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+        "-m", "selfinstruct.cli", "finetune", "--data", str(data_file), "--output", str(out),
+        "--max-steps", "2", "--batch-size", "2", "--grad-accum", "1", "--max-length", "64",
+        "--save-steps", "2", "--no-progress",
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["processes"] == 2 and summary["steps"] == 2
+    assert (out / "adapter_model.safetensors").is_file()
+    assert done.stdout.count("saved to") == 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from typing import Any
 
 from ..config import read_config_file
@@ -120,6 +121,8 @@ def _handle(args: argparse.Namespace) -> int:
         val_data=options.pop("val_data", None),
         **options,
     )
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # under torchrun / accelerate, the main process reports
     if args.json:
         print(json.dumps(result.summary, indent=2, ensure_ascii=False))
     else:

@@ -125,6 +125,8 @@ def training_arguments(
         disable_tqdm=not config.progress,
         remove_unused_columns=False,
         dataloader_pin_memory=torch.cuda.is_available(),
+        # without a GPU, say so: under torchrun that makes DDP run over gloo on CPU processes
+        use_cpu=not torch.cuda.is_available(),
         deepspeed=config.deepspeed,
         seed=config.seed,
     )
@@ -276,6 +278,7 @@ def _summary(
         "tokens_seen": int(state.num_input_tokens_seen),
         "steps": int(state.global_step),
         "epochs": round(float(state.epoch or 0), 3),
+        "processes": int(trainer.args.world_size),
         "trainable_params": trainable,
         "total_params": total,
         "trainable_share": trainable / total if total else 0.0,
