@@ -22,7 +22,7 @@ from .errors import ConfigError
 from .filters import FilterConfig, InstructionFilter
 from .jsonl import JsonlWriter, read_jsonl
 from .language import detect_language
-from .llm.base import Backend, Completion
+from .llm.base import Backend, Completion, run_closing
 from .llm.factory import or_default
 from .prompt import PromptStyle, encode_prompt, reference_params, sample_instructions
 from .records import MachineInstruction, Rejection, SeedTask, SimilarInstruction
@@ -116,7 +116,7 @@ def bootstrap(
     config = BootstrapConfig(num_instructions=num_instructions, **options)  # type: ignore[arg-type]
     backend = or_default(backend)
     loop = _Loop(seeds, RunDir.of(out_dir), config, backend)
-    return asyncio.run(loop.run())
+    return run_closing(backend, loop.run())
 
 
 class _Loop:

@@ -8,7 +8,6 @@ neither yes nor no falls back to "not classification" (input-first works for any
 
 from __future__ import annotations
 
-import asyncio
 import random
 import re
 from collections.abc import Sequence
@@ -21,7 +20,7 @@ from tqdm.auto import tqdm
 from .batching import chunk_size_for, complete_in_order
 from .errors import ConfigError, DataError
 from .jsonl import JsonlWriter, read_jsonl
-from .llm.base import Backend, ChatMessage, GenerationParams, Prompt
+from .llm.base import Backend, ChatMessage, GenerationParams, Prompt, run_closing
 from .llm.factory import or_default
 from .records import SeedTask
 from .rundir import RunDir
@@ -204,7 +203,7 @@ def classify(
     todo = [m for m in todo_all if m.instruction not in done]
     usage_before = (backend.usage.prompt_tokens, backend.usage.completion_tokens)
     with JsonlWriter(rundir.classification) as out:
-        asyncio.run(_run(backend, prompt, todo, out, seed, concurrency, progress))
+        run_closing(backend, _run(backend, prompt, todo, out, seed, concurrency, progress))
     old = rundir.read_stats().get("classify", {})
     rows = list(_existing(rundir).values())
     yes = sum(r.is_classification for r in rows)

@@ -10,7 +10,6 @@ task's line in instances.jsonl carries its own counts, so the stats always add u
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from .instance_filters import InstanceFilterConfig, filter_task
 from .instance_parsing import parse_instances
 from .instance_prompts import LABELS, InstancePrompts
 from .jsonl import JsonlWriter, read_jsonl
-from .llm.base import Backend, Completion, GenerationParams
+from .llm.base import Backend, Completion, GenerationParams, run_closing
 from .llm.factory import or_default
 from .records import Instance, MachineInstruction
 from .rundir import RunDir
@@ -122,7 +121,7 @@ def generate_instances(
         JsonlWriter(rundir.instances_rejected) as rejected,
     ):
         job = _Job(backend, prompts, params, config, labels, out, rejected)
-        asyncio.run(job.run(todo, chunk_size_for(backend, concurrency), progress))
+        run_closing(backend, job.run(todo, chunk_size_for(backend, concurrency), progress))
     used = (
         backend.usage.prompt_tokens - usage_before[0],
         backend.usage.completion_tokens - usage_before[1],

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, TypedDict, runtime_checkable
+from typing import Any, Literal, Protocol, TypedDict, TypeVar, runtime_checkable
+
+T = TypeVar("T")
 
 
 class ChatMessage(TypedDict):
@@ -88,6 +90,24 @@ class Backend(Protocol):
     ) -> list[Completion]: ...
 
 
+def run_closing(backend: Backend, main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(main)`, then close the backend's connections inside that same loop.
+
+    HTTP connections belong to the loop that opened them; closing them there keeps the next
+    stage's loop, and the interpreter's exit, free of "Event loop is closed" errors.
+    """
+
+    async def closing() -> T:
+        try:
+            return await main
+        finally:
+            aclose = getattr(backend, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    return asyncio.run(closing())
+
+
 def complete(
     backend: Backend, prompts: Sequence[Prompt], params: GenerationParams | None = None
 ) -> list[Completion]:
@@ -96,9 +116,9 @@ def complete(
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(backend.acomplete(prompts, params))
+        return run_closing(backend, backend.acomplete(prompts, params))
     # Inside a running loop (Jupyter): run in a worker thread with its own loop.
     import concurrent.futures
 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, backend.acomplete(prompts, params)).result()
+        return pool.submit(run_closing, backend, backend.acomplete(prompts, params)).result()
