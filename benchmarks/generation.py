@@ -114,6 +114,10 @@ class Recorder:
         self.last_done = time.perf_counter()
         return out
 
+    async def aclose(self) -> None:
+        """Close the wrapped backend's connections (the loop calls this when a stage ends)."""
+        await self.backend.aclose()
+
 
 def request_args(prompt: Prompt, params: GenerationParams, model: str) -> dict[str, Any]:
     """The keyword arguments of the OpenAI call that OpenAIBackend makes for one request."""
