@@ -427,7 +427,8 @@ def test_resume_continues_from_the_last_checkpoint(
 
 @pytest.mark.model
 def test_runs_data_parallel_under_torchrun_on_cpu(data_file: Path, tmp_path: Path) -> None:
-    """Two processes (DDP over gloo on CPU), as on GPUs: one adapter saved, one report printed."""
+    """Two processes (DDP over gloo on CPU), as on GPUs: eval loss on a validation split, one
+    adapter saved, one report printed."""
     import subprocess
     import sys
 
@@ -437,11 +438,12 @@ def test_runs_data_parallel_under_torchrun_on_cpu(data_file: Path, tmp_path: Pat
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
         "-m", "selfinstruct.cli", "finetune", "--data", str(data_file), "--output", str(out),
         "--max-steps", "2", "--batch-size", "2", "--grad-accum", "1", "--max-length", "64",
-        "--save-steps", "2", "--no-progress",
+        "--save-steps", "2", "--val-ratio", "0.25", "--no-progress",
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["processes"] == 2 and summary["steps"] == 2
+    assert summary["val_examples"] == 8 and summary["eval_loss"] > 0  # eval loss on the split
     assert (out / "adapter_model.safetensors").is_file()
     assert done.stdout.count("saved to") == 1
