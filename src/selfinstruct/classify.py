@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -201,9 +201,10 @@ def classify(
     )
     done = _existing(rundir)
     todo = [m for m in todo_all if m.instruction not in done]
-    usage_before = (backend.usage.prompt_tokens, backend.usage.completion_tokens)
+    usage_before = replace(backend.usage)
     with JsonlWriter(rundir.classification) as out:
         run_closing(backend, _run(backend, prompt, todo, out, seed, concurrency, progress))
+    used = backend.usage.since(usage_before)
     old = rundir.read_stats().get("classify", {})
     rows = list(_existing(rundir).values())
     yes = sum(r.is_classification for r in rows)
@@ -217,12 +218,8 @@ def classify(
         "examples": examples,
         "seed_tasks": len(seed_tasks),
         "seed_classification": sum(t.is_classification for t in seed_tasks),
-        "prompt_tokens": int(old.get("prompt_tokens", 0))
-        + backend.usage.prompt_tokens
-        - usage_before[0],
-        "completion_tokens": int(old.get("completion_tokens", 0))
-        + backend.usage.completion_tokens
-        - usage_before[1],
+        "prompt_tokens": int(old.get("prompt_tokens", 0)) + used.prompt_tokens,
+        "completion_tokens": int(old.get("completion_tokens", 0)) + used.completion_tokens,
         "language": lang,
     }
     rundir.update_stats("classify", stats)

@@ -45,29 +45,26 @@ def data_file(out_dir: str | Path, format: str = "alpaca", split: str = "train")
     return Path(out_dir) / f"{format}{suffix}.jsonl"
 
 
-def user_text(example: AlpacaExample) -> str:
-    """The user turn of an example: the instruction, then its input after a blank line."""
-    return f"{example.instruction}\n\n{example.input}" if example.input else example.instruction
-
-
-def as_sharegpt(example: AlpacaExample, system_prompt: str | None = None) -> dict[str, Any]:
-    """`{"conversations": [{"from": "human", "value": ...}, {"from": "gpt", ...}]}`."""
-    turns = [{"from": "system", "value": system_prompt}] if system_prompt else []
-    turns += [
-        {"from": "human", "value": user_text(example)},
-        {"from": "gpt", "value": example.output},
-    ]
-    return {"conversations": turns}
+SHAREGPT_FROM = {"system": "system", "user": "human", "assistant": "gpt"}
+"""ShareGPT's speaker names for the chat roles."""
 
 
 def as_messages(example: AlpacaExample, system_prompt: str | None = None) -> dict[str, Any]:
     """`{"messages": [{"role": "user", "content": ...}, {"role": "assistant", ...}]}`."""
     turns = [{"role": "system", "content": system_prompt}] if system_prompt else []
     turns += [
-        {"role": "user", "content": user_text(example)},
+        {"role": "user", "content": example.user_turn()},
         {"role": "assistant", "content": example.output},
     ]
     return {"messages": turns}
+
+
+def as_sharegpt(example: AlpacaExample, system_prompt: str | None = None) -> dict[str, Any]:
+    """The same turns as `as_messages`, as `{"conversations": [{"from", "value"}, ...]}`."""
+    turns = as_messages(example, system_prompt)["messages"]
+    return {
+        "conversations": [{"from": SHAREGPT_FROM[t["role"]], "value": t["content"]} for t in turns]
+    }
 
 
 def split_tasks(instructions: Sequence[str], val_ratio: float, seed: int) -> set[str]:

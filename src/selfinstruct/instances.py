@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -24,7 +24,7 @@ from .instance_filters import InstanceFilterConfig, filter_task
 from .instance_parsing import parse_instances
 from .instance_prompts import LABELS, InstancePrompts
 from .jsonl import JsonlWriter, read_jsonl
-from .llm.base import Backend, Completion, GenerationParams, run_closing
+from .llm.base import Backend, Completion, GenerationParams, Usage, run_closing
 from .llm.factory import or_default
 from .records import Instance, MachineInstruction
 from .rundir import RunDir
@@ -115,18 +115,14 @@ def generate_instances(
     )
     done = set(existing(rundir))
     todo = [t for t in tasks if t.instruction not in done]
-    usage_before = (backend.usage.prompt_tokens, backend.usage.completion_tokens)
+    usage_before = replace(backend.usage)
     with (
         JsonlWriter(rundir.instances) as out,
         JsonlWriter(rundir.instances_rejected) as rejected,
     ):
         job = _Job(backend, prompts, params, config, labels, out, rejected)
         run_closing(backend, job.run(todo, chunk_size_for(backend, concurrency), progress))
-    used = (
-        backend.usage.prompt_tokens - usage_before[0],
-        backend.usage.completion_tokens - usage_before[1],
-    )
-    stats = _stats(rundir, len(tasks), config, lang, used)
+    stats = _stats(rundir, len(tasks), config, lang, backend.usage.since(usage_before))
     rundir.update_stats("instances", stats)
     return InstancesResult(rundir.root, int(stats["tasks"]), len(todo), stats)  # type: ignore[arg-type]
 
@@ -208,7 +204,7 @@ def _stats(
     instructions: int,
     config: InstanceFilterConfig,
     language: str,
-    used: tuple[int, int],
+    used: Usage,
 ) -> dict[str, object]:
     """The stage's section of stats.json, from the files (so resumed runs add up too)."""
     rows = list(existing(rundir).values())
@@ -229,6 +225,6 @@ def _stats(
         "truncated_responses": sum(r.finish_reason == "length" for r in rows),
         "max_instances": config.max_instances,
         "language": language,
-        "prompt_tokens": int(old.get("prompt_tokens", 0)) + used[0],
-        "completion_tokens": int(old.get("completion_tokens", 0)) + used[1],
+        "prompt_tokens": int(old.get("prompt_tokens", 0)) + used.prompt_tokens,
+        "completion_tokens": int(old.get("completion_tokens", 0)) + used.completion_tokens,
     }

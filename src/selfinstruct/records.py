@@ -84,3 +84,7 @@ class AlpacaExample(_Record):
     output: str
 
     _check = field_validator("instruction", "output")(_not_blank)
+
+    def user_turn(self) -> str:
+        """The user's message: the instruction, then the input (if any) after a blank line."""
+        return f"{self.instruction}\n\n{self.input}" if self.input.strip() else self.instruction

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DataError
+from ..export import as_messages
+from ..records import AlpacaExample
 
 IGNORE = -100
 """Label of a token that does not count in the loss (the prompt, the padding)."""
@@ -114,8 +116,8 @@ def _row_messages(row: Any, path: str, line: int) -> list[dict[str, str]]:
     context = row.get("input", "")
     if not isinstance(context, str):
         raise DataError(path, line, "input", "must be a string")
-    user = row["instruction"] if not context.strip() else f"{row['instruction']}\n\n{context}"
-    return [{"role": "user", "content": user}, {"role": "assistant", "content": row["output"]}]
+    example = AlpacaExample(instruction=row["instruction"], input=context, output=row["output"])
+    return as_messages(example)["messages"]
 
 
 def _check_turns(

@@ -62,6 +62,14 @@ class Usage:
         self.prompt_tokens += completion.prompt_tokens
         self.completion_tokens += completion.completion_tokens
 
+    def since(self, before: Usage) -> Usage:
+        """What was spent after `before` (a copy taken earlier with `dataclasses.replace`)."""
+        return Usage(
+            self.requests - before.requests,
+            self.prompt_tokens - before.prompt_tokens,
+            self.completion_tokens - before.completion_tokens,
+        )
+
 
 @dataclass
 class BackendInfo:
