@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from fakes import FakeBackend, prompt_text
 
+from selfinstruct.answers import parse_yes_no
 from selfinstruct.classify import (
     ClassifyPrompt,
     check_complete,
     classify,
-    parse_yes_no,
     pick_examples,
     read_labels,
 )

@@ -9,7 +9,7 @@ neither yes nor no falls back to "not classification" (input-first works for any
 from __future__ import annotations
 
 import random
-import re
+
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,6 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 from tqdm.auto import tqdm
 
+from .answers import parse_yes_no
 from .batching import chunk_size_for, complete_in_order
 from .errors import ConfigError, DataError
 from .jsonl import JsonlWriter, read_jsonl
@@ -115,45 +116,6 @@ def pick_examples(seeds: Sequence[SeedTask], k: int, seed: int) -> list[tuple[st
     ]
     rng.shuffle(chosen)
     return chosen
-
-
-_MARKUP = re.compile(r"^[\s*#`'\"“”‘’>\-_:：.]+")
-_ECHO = re.compile(
-    r"^(?:classification task|classification|answer|label|verdict|decision"
-    r"|is it a classification task\??"
-    r"|是否分类任务|是否为分类任务|分类任务|回答|答案|答)\s*[:：]\s*",
-    re.I,
-)
-_EN_NO = re.compile(r"^(?:no|not|non|false|n)\b", re.I)
-_EN_YES = re.compile(r"^(?:yes|true|y|yeah|yep|correct)\b", re.I)
-_EN_SUBJECT = re.compile(r"^(?:it|this|this task|the task|that)\s+(?:is|would be)\s+", re.I)
-_ZH_NO = ("不是", "不属于", "不算", "否")
-_ZH_YES = ("是的", "是", "属于", "对")
-
-
-def parse_yes_no(text: str) -> bool | None:
-    """True/False for a yes/no answer in English or Chinese, None when it is neither."""
-    s = text.strip()
-    for _ in range(3):  # peel markup and an echoed label ("Classification task: Yes")
-        s = _ECHO.sub("", _MARKUP.sub("", s)).strip()
-    if not s:
-        return None
-    if _EN_NO.match(s):
-        return False
-    if _EN_YES.match(s):
-        return True
-    if s.startswith(_ZH_NO):
-        return False
-    if s.startswith(_ZH_YES):
-        return True
-    subject = _EN_SUBJECT.match(s)
-    if subject:
-        rest = s[subject.end() :]
-        if _EN_NO.match(rest):
-            return False
-        if re.match(r"^(?:a|an)\s+classification\b", rest, re.I):
-            return True
-    return None
 
 
 def params_for(chat: bool, seed: int) -> GenerationParams:
