@@ -160,14 +160,13 @@ def test_crash_mid_run_keeps_every_accepted_line_and_resumes(tmp_path: Path) -> 
     assert len({r["instruction"] for r in records}) == 40
 
 
-def test_token_budget_stops_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_token_budget_stops_cleanly(tmp_path: Path) -> None:
     result = run(tmp_path, 1000, token_budget=2000, concurrency=2)
     assert result.stopped == "token_budget"
     stats = json.loads(RunDir.of(tmp_path).stats.read_text())["bootstrap"]
     spent = stats["prompt_tokens"] + stats["completion_tokens"]
     assert 2000 <= spent < 2000 + 4 * 600  # at most the requests already in flight go over
     assert 0 < result.accepted == len(read_lines(RunDir.of(tmp_path).machine_instructions))
-    assert "token budget of 2000 spent" in capsys.readouterr().out
 
 
 def test_cut_off_last_candidate_is_rejected_as_truncated(tmp_path: Path) -> None:

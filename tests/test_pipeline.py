@@ -16,9 +16,9 @@ from typing import Any
 import datasets
 import pytest
 from fakes import FakeBackend, prompt_text
+from openai_stub import StubServer
 
 from selfinstruct.cli import main
-from selfinstruct.cli import stages as stage_cli
 from selfinstruct.llm.base import GenerationParams, Prompt
 from selfinstruct.pipeline import run
 from selfinstruct.rundir import RunDir
@@ -146,38 +146,47 @@ def test_same_seed_same_files(tmp_path: Path) -> None:
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
 
 
+def scripted_server() -> StubServer:
+    """An OpenAI-compatible server on 127.0.0.1 answering like `respond` (the CLI's backend)."""
+    return StubServer(reply=lambda _text, body: respond(body.get("messages") or body["prompt"], None))
+
+
 def test_cli_stages_one_by_one_with_a_config_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    backend = FakeBackend(respond=respond)
-    monkeypatch.setattr(stage_cli, "backend_from_options", lambda options: backend)
     out = tmp_path / "run"
-    run("en", out, 5, backend, progress=False)  # bootstrap output to start from
-    for f in ("classification.jsonl", "instances.jsonl", "alpaca.jsonl", "stats.json"):
-        (out / f).unlink()
-    config = tmp_path / "run.yaml"
-    config.write_text(f"out: {out}\nmax-instances: 1\nprogress: false\n", encoding="utf-8")
-    assert main(["classify", "--config", str(config)]) == 0
-    assert main(["instances", "--config", str(config)]) == 0
-    assert main(["export", "--config", str(config), "--format", "sharegpt"]) == 0
+    with scripted_server() as server:
+        url = server.url
+        flags = ["--base-url", url, "--no-progress"]
+        assert main(["bootstrap", "--out", str(out), "--num-instructions", "5", *flags]) == 0
+        config = tmp_path / "run.yaml"
+        config.write_text(
+            f"out: {out}\nmax-instances: 1\nprogress: false\nbackend:\n  base_url: {url}\n",
+            encoding="utf-8",
+        )
+        assert main(["classify", "--config", str(config)]) == 0
+        assert main(["instances", "--config", str(config)]) == 0
+        assert main(["export", "--config", str(config), "--format", "sharegpt"]) == 0
     printed = capsys.readouterr().out
+    assert "bootstrap: 5/5" in printed
     assert "classify: 5/5" in printed and "instances: 5 kept" in printed
     assert (out / "sharegpt.jsonl").exists()
-    assert json.loads((out / "stats.json").read_text())["instances"]["dropped"] == {
-        "over_max_instances": 5
-    }
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["instances"]["dropped"] == {"over_max_instances": 5}
+    assert stats["classify"]["endpoints"][url]["requests"] == 5
 
 
-def test_cli_stage_before_its_input_exits_2(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(stage_cli, "backend_from_options", lambda options: FakeBackend())
+def test_cli_stage_before_its_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "machine_instructions.jsonl").write_text(
         json.dumps({"instruction": "Say hi to the user politely.", "index": 0, "request": 0,
                     "max_rouge": 0.1, "mean_rouge": 0.0}) + "\n",
         encoding="utf-8",
     )  # fmt: skip
-    assert main(["instances", "--out", str(tmp_path), "--no-progress"]) == 2
+    with scripted_server() as server:
+        argv = ["instances", "--out", str(tmp_path), "--no-progress", "--base-url", server.url]
+        assert main(argv) == 2
+        assert server.count == 0
+    assert "selfinstruct classify" in capsys.readouterr().err
 
 
 @pytest.mark.server
@@ -215,8 +224,10 @@ def test_stages_in_process_on_the_bundled_model(local_model: str, tmp_path: Path
                 MachineInstruction(instruction=text, index=i, request=0, max_rouge=0, mean_rouge=0)
             )
     backend = TransformersBackend(batch_size=2)
-    classify(tmp_path, backend, examples=4, progress=False)
-    made = generate_instances(tmp_path, backend, max_tokens=96, instance_examples=0, progress=False)
+    classify(tmp_path, backend, classify_examples=4, progress=False)
+    made = generate_instances(
+        tmp_path, backend, instance_max_tokens=96, instance_examples=0, progress=False
+    )
     export_run(tmp_path)
     s = made.stats
     assert s["tasks"] == 2 and s["generated"] == s["kept"] + sum(s["dropped"].values())

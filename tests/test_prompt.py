@@ -2,7 +2,8 @@
 
 import random
 
-from selfinstruct.prompt import PromptStyle, encode_prompt, reference_params, sample_instructions
+from selfinstruct import RunConfig
+from selfinstruct.prompt import PromptStyle, encode_prompt, sample_instructions
 from selfinstruct.templates import load_template
 
 SEEDS = [f"Seed task number {i} asks for something." for i in range(20)]
@@ -24,14 +25,16 @@ def test_sampling_with_small_machine_pool_fills_with_seeds() -> None:
 
 def test_completion_prompt_numbers_tasks_and_leaves_next_open() -> None:
     style = PromptStyle(chat=False)
-    prompt = encode_prompt(["First task\nwith a newline.", "Second task."], style)
+    template = load_template(style.template_name, "en")
+    prompt = encode_prompt(["First task\nwith a newline.", "Second task."], style, template)
     assert isinstance(prompt, str)
     assert "1. First task with a newline.\n2. Second task.\n3." in prompt
     assert prompt.endswith("3. ")
 
 
 def test_chat_prompt_is_a_user_message_in_the_language() -> None:
-    prompt = encode_prompt(["写一首诗。"], PromptStyle(chat=True, language="zh"))
+    style = PromptStyle(chat=True, language="zh")
+    prompt = encode_prompt(["写一首诗。"], style, load_template(style.template_name, "zh"))
     assert isinstance(prompt, list) and prompt[0]["role"] == "user"
     assert "1. 写一首诗。" in prompt[0]["content"] and "编号从 2 到 15" in prompt[0]["content"]
 
@@ -39,19 +42,14 @@ def test_chat_prompt_is_a_user_message_in_the_language() -> None:
 def test_user_template_file_overrides(tmp_path) -> None:
     path = tmp_path / "t.txt"
     path.write_text("My tasks:\n{tasks}\n{next}.", encoding="utf-8")
-    style = PromptStyle(chat=False, template=path)
-    assert encode_prompt(["A task here."], style) == "My tasks:\n1. A task here.\n2. "
-    assert load_template("bootstrap_chat", "en", path).startswith("My tasks")
+    template = load_template("bootstrap_completion", "en", path)
+    assert encode_prompt(["A task here."], PromptStyle(chat=False), template) == (
+        "My tasks:\n1. A task here.\n2. "
+    )
 
 
 def test_reference_decoding_parameters() -> None:
-    params = reference_params(PromptStyle(chat=False))
-    assert (params.temperature, params.top_p, params.presence_penalty, params.max_tokens) == (
-        0.7,
-        0.5,
-        2.0,
-        1024,
-    )
-    assert "\n\n" in params.stop and "16." in params.stop
-    assert "\n\n" not in reference_params(PromptStyle(chat=True)).stop
-    assert reference_params(PromptStyle(chat=True), temperature=0.2).temperature == 0.2
+    b = RunConfig().bootstrap
+    assert (b.temperature, b.top_p, b.presence_penalty, b.max_tokens) == (0.7, 0.5, 2.0, 1024)
+    assert "\n\n" in PromptStyle(chat=False).stop() and "16." in PromptStyle(chat=False).stop()
+    assert "\n\n" not in PromptStyle(chat=True).stop()

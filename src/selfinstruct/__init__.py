@@ -1,12 +1,24 @@
 """selfinstruct: bootstrap instruction-following data from seed tasks, then LoRA-finetune on it.
 
 Heavy dependencies (torch, transformers, peft) load only when a local model is used.
+Every synchronous function here works from plain Python and inside a running event loop
+(Jupyter); the model-calling ones have an `a`-prefixed twin for callers who own the loop.
 """
 
 from __future__ import annotations
 
-from .bootstrap import BootstrapConfig, BootstrapResult, bootstrap
-from .classify import ClassifyResult, classify
+from typing import TYPE_CHECKING, Any
+
+from .bootstrap import BootstrapResult, abootstrap, bootstrap
+from .classify import ClassifyResult, aclassify, classify
+from .config import (
+    BackendConfig,
+    BootstrapConfig,
+    ClassifyConfig,
+    ExportConfig,
+    InstancesConfig,
+    RunConfig,
+)
 from .errors import (
     BackendError,
     BudgetExhausted,
@@ -15,51 +27,103 @@ from .errors import (
     MissingDependencyError,
     SeedError,
     SelfInstructError,
+    Terminated,
 )
 from .export import ExportResult, export_run, to_dataset
-from .instances import InstancesResult, generate_instances
-from .llm.base import Backend, BackendInfo, Completion, GenerationParams, Usage, complete
+from .instances import InstancesResult, agenerate_instances, generate_instances
+from .llm.base import (
+    Backend,
+    BackendInfo,
+    ChatMessage,
+    Completion,
+    GenerationParams,
+    Prompt,
+    Usage,
+    acomplete,
+    complete,
+)
 from .llm.factory import make_backend
-from .pipeline import RunResult, run
+from .pipeline import RunResult, arun, run
 from .records import (
     AlpacaExample,
+    ClassificationRecord,
     Instance,
+    InstanceRejection,
+    InstancesRecord,
     MachineInstruction,
     Rejection,
     SeedTask,
     SimilarInstruction,
-    TaskInstances,
 )
-from .seeds import load_seeds, summarize
+from .rundir import RunDir
+from .seeds import SeedSummary, load_seeds, summarize
+
+if TYPE_CHECKING:
+    from .llm.openai_backend import OpenAIBackend
+    from .llm.transformers_backend import TransformersBackend
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "OpenAIBackend": "selfinstruct.llm.openai_backend",
+    "TransformersBackend": "selfinstruct.llm.transformers_backend",
+}
+"""Backends imported on first use: `import selfinstruct` must not import torch."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'selfinstruct' has no attribute {name!r}")
+
 
 __all__ = [
     "AlpacaExample",
     "Backend",
+    "BackendConfig",
     "BackendError",
     "BackendInfo",
     "BootstrapConfig",
     "BootstrapResult",
     "BudgetExhausted",
+    "ChatMessage",
+    "ClassificationRecord",
+    "ClassifyConfig",
     "ClassifyResult",
     "Completion",
     "ConfigError",
     "DataError",
+    "ExportConfig",
     "ExportResult",
     "GenerationParams",
     "Instance",
+    "InstanceRejection",
+    "InstancesConfig",
+    "InstancesRecord",
     "InstancesResult",
     "MachineInstruction",
     "MissingDependencyError",
+    "OpenAIBackend",
+    "Prompt",
     "Rejection",
+    "RunConfig",
+    "RunDir",
     "RunResult",
     "SeedError",
+    "SeedSummary",
     "SeedTask",
     "SelfInstructError",
     "SimilarInstruction",
-    "TaskInstances",
+    "Terminated",
+    "TransformersBackend",
     "Usage",
+    "abootstrap",
+    "aclassify",
+    "acomplete",
+    "agenerate_instances",
+    "arun",
     "bootstrap",
     "classify",
     "complete",

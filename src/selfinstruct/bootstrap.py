@@ -2,79 +2,31 @@
 
 Requests run concurrently, but their results are folded into the pool strictly in request
 order, and request i sees the pool as it stood after request i - window was folded, so a run
-with a fixed seed and a deterministic backend is reproducible whatever the timing.
+with a fixed seed and a deterministic backend is reproducible whatever the timing. The loop
+keeps its own scheduler (the pool grows as it goes) and its books in the runner's StageLog.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-
-from tqdm.auto import tqdm
+from typing import Any
 
 from .candidates import split_candidates
-from .errors import ConfigError
-from .filters import FilterConfig, InstructionFilter
-from .jsonl import JsonlWriter, read_jsonl
-from .language import detect_language
-from .llm.base import Backend, Completion, run_closing
-from .llm.factory import or_default
-from .prompt import PromptStyle, encode_prompt, reference_params, sample_instructions
-from .records import MachineInstruction, Rejection, SeedTask, SimilarInstruction
-from .rundir import RunDir
-from .seeds import load_seeds
-from .similarity import SimilarityIndex, get_tokenizer
+from .config import RunConfig
+from .llm.base import Backend, Completion, GenerationParams
+from .llm.factory import backend_from_config, backend_settings, resolve_model
+from .pool import Pool
+from .prompt import PromptStyle, encode_prompt, sample_instructions
+from .records import MachineInstruction, Rejection, clip
+from .runner import StageLog, stop_reason
+from .runstate import RunState, SeedSource, open_run, text_digest
+from .sync import run_sync
 
-
-@dataclass(frozen=True)
-class BootstrapConfig:
-    """Options of the loop; the defaults are the paper's and the reference code's."""
-
-    num_instructions: int = 100
-    language: str | None = None
-    num_prompt_instructions: int = 8
-    num_machine_instructions: int = 2
-    concurrency: int = 8
-    seed: int = 42
-    token_budget: int | None = None
-    threshold: float = 0.7
-    top_k_similar: int = 10
-    min_words: int = 4
-    max_words: int = 150
-    min_chars: int = 6
-    max_chars: int = 300
-    blacklist: tuple[str, ...] | None = None
-    template: str | Path | None = None
-    chat: bool | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    presence_penalty: float | None = None
-    max_tokens: int | None = None
-    similarity_workers: int | None = None
-    patience: int | None = 200
-    """Stop ("stalled") after this many requests in a row accepted nothing; None: never."""
-    progress: bool = True
-
-    def __post_init__(self) -> None:
-        if self.num_instructions < 0:
-            raise ConfigError(f"num_instructions must be >= 0, got {self.num_instructions}")
-        if not 0 <= self.num_machine_instructions <= self.num_prompt_instructions:
-            raise ConfigError("need 0 <= num_machine_instructions <= num_prompt_instructions")
-        if self.num_prompt_instructions < 1:
-            raise ConfigError("num_prompt_instructions must be >= 1")
-        if self.concurrency < 1:
-            raise ConfigError(f"concurrency must be >= 1, got {self.concurrency}")
-        if not 0 < self.threshold <= 1:
-            raise ConfigError(f"threshold must be in (0, 1], got {self.threshold}")
-        if self.patience is not None and self.patience < 1:
-            raise ConfigError(f"patience must be >= 1 request, got {self.patience}")
-        if self.token_budget is not None and self.token_budget <= 0:
-            raise ConfigError(f"token_budget must be positive, got {self.token_budget}")
+STOP_OK = ("target_reached", "token_budget")
 
 
 @dataclass
@@ -85,179 +37,130 @@ class BootstrapResult:
     accepted: int
     new: int
     stopped: str
-    stats: dict[str, object]
-
-
-@dataclass
-class _Counters:
-    requests: int = 0
-    accepted: int = 0
-    rejected: Counter[str] = field(default_factory=Counter)
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    elapsed_s: float = 0.0
-
-    @property
-    def candidates(self) -> int:
-        return self.accepted + sum(self.rejected.values())
+    stats: dict[str, Any]
 
 
 def bootstrap(
-    seeds: str | Path | Sequence[SeedTask] = "en",
-    out_dir: str | Path = "runs/bootstrap",
-    num_instructions: int = 100,
+    seeds: SeedSource | RunConfig = "en",
+    out_dir: str | Path | None = None,
+    num_instructions: int | None = None,
     backend: Backend | None = None,
-    **options: object,
+    **options: Any,
 ) -> BootstrapResult:
-    """Generate `num_instructions` machine instructions into `out_dir`, resuming what is there.
+    """Generate machine instructions into `out_dir`, resuming what is there.
 
-    `backend` defaults to the embedded model in-process; `options` are `BootstrapConfig` fields.
+    `options` are RunConfig options (`threshold=0.6`, `concurrency=16`, ...), or pass a
+    RunConfig first. Without `backend`, the one the options name (default: the embedded model).
     """
-    config = BootstrapConfig(num_instructions=num_instructions, **options)  # type: ignore[arg-type]
-    backend = or_default(backend)
-    loop = _Loop(seeds, RunDir.of(out_dir), config, backend)
-    return run_closing(backend, loop.run())
+    state = open_run(seeds, out_dir, num_instructions=num_instructions, **options)
+    backend = backend or backend_from_config(state.config.backend)
+    return run_sync(run_stage(state, backend), backend)
+
+
+async def abootstrap(
+    seeds: SeedSource | RunConfig = "en",
+    out_dir: str | Path | None = None,
+    num_instructions: int | None = None,
+    backend: Backend | None = None,
+    **options: Any,
+) -> BootstrapResult:
+    """`bootstrap` for callers who own the event loop."""
+    state = open_run(seeds, out_dir, num_instructions=num_instructions, **options)
+    return await run_stage(state, backend or backend_from_config(state.config.backend))
+
+
+async def run_stage(state: RunState, backend: Backend) -> BootstrapResult:
+    """The bootstrap stage of a run."""
+    loop = await _Loop.create(state, backend)
+    return await loop.run()
 
 
 class _Loop:
-    """State of one bootstrap run: the pool, its similarity index, files and counters."""
+    """State of one bootstrap invocation: the pool, its similarity index, books and settings."""
 
-    def __init__(
-        self,
-        seeds: str | Path | Sequence[SeedTask],
-        rundir: RunDir,
-        config: BootstrapConfig,
-        backend: Backend,
-    ) -> None:
-        tasks = list(seeds) if not isinstance(seeds, str | Path) else load_seeds(seeds)
-        self.seed_instructions = [t.instruction for t in tasks]
-        seeds_name = str(seeds) if isinstance(seeds, str | Path) else "<in-memory>"
-        self.language = config.language or _language_of(seeds, self.seed_instructions)
-        self.rundir, self.config, self.backend = rundir, config, backend
-        self._check_meta(seeds_name)
-        chat = backend.info.chat if config.chat is None else config.chat
-        self.style = PromptStyle(chat=chat, language=self.language, template=config.template)
-        self.template = self.style.template_text()
-        self.params = reference_params(
-            self.style,
-            temperature=config.temperature,
-            top_p=config.top_p,
-            presence_penalty=config.presence_penalty,
-            max_tokens=config.max_tokens,
-        )
-        self.filter = InstructionFilter(
-            FilterConfig(
-                language=self.language,
-                min_words=config.min_words,
-                max_words=config.max_words,
-                min_chars=config.min_chars,
-                max_chars=config.max_chars,
-                blacklist=tuple(config.blacklist) if config.blacklist is not None else None,
-            )
-        )
-        self.index = SimilarityIndex(
-            tokenizer=get_tokenizer(self.language),
-            threshold=config.threshold,
-            workers=config.similarity_workers,
-        )
-        self.index.add_many(self.seed_instructions)
-        self.machine: list[str] = []
-        self._prompts_of: dict[int, list[str]] = {}
-        self._pool_len_after: dict[int, int] = {}
-        self.counters = _Counters()
-        self._resume()
+    @classmethod
+    async def create(cls, state: RunState, backend: Backend) -> _Loop:
+        await resolve_model(backend)
+        return cls(state, backend)
 
-    def _check_meta(self, seeds_name: str) -> None:
-        meta = self.rundir.read_meta()
-        if meta and (meta.get("seeds"), meta.get("language")) != (seeds_name, self.language):
-            raise ConfigError(
-                f"{self.rundir.root} holds a run with seeds={meta.get('seeds')!r}, "
-                f"language={meta.get('language')!r}; use the same seeds or another --out"
-            )
-        self.rundir.write_meta(
+    def __init__(self, state: RunState, backend: Backend) -> None:
+        self.state, self.backend = state, backend
+        self.config = c = state.config.bootstrap
+        chat = state.chat(backend)
+        self.style = PromptStyle(chat=chat, language=state.language)
+        self.template = state.template(self.style.template_name, c.template)
+        self.params = GenerationParams(
+            max_tokens=c.max_tokens,
+            temperature=c.temperature,
+            top_p=c.top_p,
+            presence_penalty=c.presence_penalty,
+            stop=self.style.stop(),
+        )
+        state.claim(
+            "bootstrap",
             {
-                **meta,
-                "seeds": seeds_name,
-                "language": self.language,
-                "backend": self.backend.info.name,
-                "model": self.backend.info.model,
-            }
+                **state.config.data_settings("bootstrap"),
+                **backend_settings(backend, chat),
+                "template": text_digest(self.template),
+            },
         )
-
-    def _resume(self) -> None:
-        """Reload accepted instructions into the pool; rebuild counts from the files."""
-        previous = list(read_jsonl(self.rundir.machine_instructions, MachineInstruction))
-        for record in previous:
-            self.machine.append(record.instruction)
-            self.index.add(record.instruction)
-        self.counters.accepted = len(previous)
-        for row in read_jsonl(self.rundir.rejected, Rejection):
-            self.counters.rejected[row.reason] += 1
-        old = self.rundir.read_stats().get("bootstrap", {})
-        last_request = max((r.request for r in previous), default=-1)
-        self.counters.requests = max(int(old.get("requests", 0)), last_request + 1)
-        self.counters.prompt_tokens = int(old.get("prompt_tokens", 0))
-        self.counters.completion_tokens = int(old.get("completion_tokens", 0))
-        self.counters.elapsed_s = float(old.get("elapsed_s", 0.0))
-        self._last_productive = self.counters.requests - 1
+        self.seed_instructions = [t.instruction for t in state.seeds]
+        self.pool = Pool(
+            c, state.language, self.seed_instructions, [m.instruction for m in state.machine]
+        )
+        self.machine = self.pool.machine
+        counts: Counter[str] = Counter(accepted=len(self.machine))
+        counts.update(r.reason for r in state.rundir.read_rejections())
+        self.log = StageLog(
+            state.rundir,
+            "bootstrap",
+            kept_file=state.rundir.machine_instructions,
+            rejected_file=state.rundir.rejected,
+            counts=counts,
+            summarize=self._summary,
+            total=c.num_instructions,
+            done=len(self.machine),
+            unit="inst",
+            progress=state.config.progress,
+            postfix=_postfix,
+        )
+        last = state.machine[-1].request if state.machine else -1
+        self.first_request = max(self.log.usage["requests"], last + 1)  # requests folded so far
+        self._prompts_of: dict[int, list[str]] = {}
+        self._pool_len_after = {self.first_request - 1: len(self.machine)}
+        self._last_productive = self.first_request - 1
+        self._tokens_at_start = (
+            self.log.usage["prompt_tokens"] + self.log.usage["completion_tokens"]
+        )
 
     async def run(self) -> BootstrapResult:
-        target = self.config.num_instructions
-        start_accepted, start_time = self.counters.accepted, time.monotonic()
-        usage_start = self.backend.usage.total_tokens
+        start = len(self.machine)
         stopped = "target_reached"
-        bar = tqdm(
-            total=target,
-            initial=min(start_accepted, target),
-            unit="inst",
-            desc="bootstrap",
-            disable=not self.config.progress,
-        )
-        self._accepted_out = JsonlWriter(self.rundir.machine_instructions)
-        self._rejected_out = JsonlWriter(self.rundir.rejected)
         try:
-            if self.counters.accepted < target:
-                stopped = await self._schedule(bar, usage_start)
-        except (asyncio.CancelledError, KeyboardInterrupt):
-            stopped = "interrupted"
-            raise
-        except BaseException:
-            stopped = "error"
+            if len(self.machine) < self.config.num_instructions:
+                stopped = await self._schedule()
+        except BaseException as exc:
+            stopped = stop_reason(exc)
             raise
         finally:
-            bar.close()
-            self._accepted_out.close()
-            self._rejected_out.close()
-            self.counters.elapsed_s += time.monotonic() - start_time
-            stats = self._write_stats(stopped)
-            self.index.close()
-        if stopped == "token_budget":
-            print(
-                f"token budget of {self.config.token_budget} spent: stopped with "
-                f"{self.counters.accepted}/{target} instructions saved in {self.rundir.root}; "
-                "rerun with a larger budget to continue"
-            )
+            self.pool.close()
+            stats = self.log.close(stopped)
+            self.state.forget("machine")
         return BootstrapResult(
-            self.rundir.root,
-            self.counters.accepted,
-            self.counters.accepted - start_accepted,
-            stopped,
-            stats,
+            self.state.rundir.root, len(self.machine), len(self.machine) - start, stopped, stats
         )
 
-    async def _schedule(self, bar: tqdm, usage_start: int) -> str:
+    async def _schedule(self) -> str:
         """Keep requests in flight; fold finished ones in request order."""
         group = max(1, self.backend.info.batch_size)
-        capacity = max(group, self.config.concurrency)
+        capacity = max(group, self.state.config.backend.concurrency)
         window = 2 * capacity
-        first = self.counters.requests
-        self._pool_len_after = {first - 1: len(self.machine)}
         in_flight: dict[int, asyncio.Task[list[Completion]]] = {}  # first request id -> task
         done: dict[int, Completion] = {}
-        next_request = next_fold = first
+        next_request = next_fold = self.first_request
         try:
             while True:
-                spent = self._budget_spent(usage_start)
+                spent = self._budget_spent()
                 busy = next_request - next_fold - len(done)
                 while (
                     not spent
@@ -265,7 +168,7 @@ class _Loop:
                     and next_request + group <= next_fold + window + 1
                 ):
                     in_flight[next_request] = self._submit(
-                        range(next_request, next_request + group), window, first
+                        range(next_request, next_request + group), window
                     )
                     next_request += group
                     busy += group
@@ -276,131 +179,113 @@ class _Loop:
                 finished, _ = await asyncio.wait(
                     in_flight.values(), return_when=asyncio.FIRST_COMPLETED
                 )
-                for start in [k for k, t in in_flight.items() if t in finished]:
-                    for offset, completion in enumerate(in_flight.pop(start).result()):
-                        done[start + offset] = completion
+                for first in [k for k, t in in_flight.items() if t in finished]:
+                    for offset, completion in enumerate(in_flight.pop(first).result()):
+                        done[first + offset] = completion
+                batch: list[tuple[int, Completion]] = []
                 while next_fold in done:
-                    self._fold(next_fold, self._prompts_of.pop(next_fold), done.pop(next_fold))
-                    self._pool_len_after[next_fold] = len(self.machine)
+                    batch.append((next_fold, done.pop(next_fold)))
                     next_fold += 1
-                    bar.n = min(self.counters.accepted, self.config.num_instructions)
-                    bar.set_postfix(self._postfix(), refresh=True)
-                    if self.counters.accepted >= self.config.num_instructions:
-                        return "target_reached"
-                self._write_stats("running")
+                if batch and self._fold(batch):
+                    return "target_reached"
         finally:
             for task in in_flight.values():
                 task.cancel()
             if in_flight:
                 await asyncio.gather(*in_flight.values(), return_exceptions=True)
 
-    def _submit(self, ids: range, window: int, first: int) -> asyncio.Task[list[Completion]]:
+    def _submit(self, ids: range, window: int) -> asyncio.Task[list[Completion]]:
         """Start one backend call for requests `ids`; request i sees the pool as of i - window."""
         prompts = []
+        c = self.config
         for rid in ids:
-            visible = self._pool_len_after.get(rid - window - 1, self._pool_len_after[first - 1])
+            visible = self._pool_len_after.get(
+                rid - window - 1, self._pool_len_after[self.first_request - 1]
+            )
+            rng = random.Random(f"{self.state.config.seed}:{rid}")
             chosen = sample_instructions(
-                random.Random(f"{self.config.seed}:{rid}"),
+                rng,
                 self.seed_instructions,
                 self.machine[:visible],
-                self.config.num_prompt_instructions,
-                self.config.num_machine_instructions,
+                c.num_prompt_instructions,
+                c.num_machine_instructions,
             )
             self._prompts_of[rid] = chosen
             prompts.append(encode_prompt(chosen, self.style, self.template))
-        params = replace(self.params, seed=self.config.seed * 1_000_003 + ids[0])
+        params = replace(self.params, seed=self.state.config.seed * 1_000_003 + ids[0])
         return asyncio.create_task(self.backend.acomplete(prompts, params))
 
     def _stalled(self, next_fold: int) -> bool:
         """True when the last `patience` folded requests accepted nothing (a model that can't)."""
         patience = self.config.patience
-        return patience is not None and next_fold - self._last_productive - 1 >= patience
+        return patience > 0 and next_fold - self._last_productive - 1 >= patience
 
-    def _budget_spent(self, usage_start: int) -> bool:
+    def _budget_spent(self) -> bool:
         budget = self.config.token_budget
-        return budget is not None and self.backend.usage.total_tokens - usage_start >= budget
+        used = self.log.usage["prompt_tokens"] + self.log.usage["completion_tokens"]
+        return budget is not None and used - self._tokens_at_start >= budget
 
-    def _fold(self, request: int, chosen: list[str], completion: Completion) -> None:
-        """Filter one response's candidates and append the survivors to the pool, in order."""
-        c = self.counters
-        c.requests = max(c.requests, request + 1)
-        c.prompt_tokens += completion.prompt_tokens
-        c.completion_tokens += completion.completion_tokens
-        candidates = split_candidates(
-            completion.text,
-            first_number=len(chosen) + 1,
-            continued=not self.style.chat,
-            finish_reason=completion.finish_reason,
-        )
-        for cand in candidates:
-            if c.accepted >= self.config.num_instructions:
-                return
-            text = cand.text
-            reason = "truncated" if cand.truncated else self.filter(text)
-            detail = self.filter.blacklisted(text) if reason == "blacklisted_keyword" else None
-            if reason is None:
-                decision = self.index.check(text)
-                if decision.reject:
-                    reason = "too_similar"
-                    similar = self.index.texts[decision.argmax]
-                    detail = f"{decision.max_score:.4f} vs {similar!r}"
-            if reason is not None:
-                c.rejected[reason] += 1
-                rejection = Rejection(
-                    instruction=text, reason=reason, request=request, detail=detail
-                )
-                self._rejected_out.write(rejection)
-                continue
-            record = self._accept(text, request, chosen)
-            self._accepted_out.write(record)
+    def _fold(self, batch: list[tuple[int, Completion]]) -> bool:
+        """Filter the candidates of consecutive answers, in order; append the books once.
 
-    def _accept(self, text: str, request: int, chosen: list[str]) -> MachineInstruction:
-        top = self.index.most_similar(text, k=self.config.top_k_similar)
-        mean = self.index.mean_score(text)
-        record = MachineInstruction(
-            instruction=text,
-            index=self.counters.accepted,
-            request=request,
-            max_rouge=top[0][1] if top else 0.0,
-            mean_rouge=mean,
-            most_similar=[
-                SimilarInstruction(instruction=self.index.texts[i], score=s) for i, s in top
-            ],
-            prompt_instructions=chosen,
-        )
-        self.index.add(text)
-        self.machine.append(text)
-        self.counters.accepted += 1
-        self._last_productive = max(self._last_productive, request)
-        return record
+        Returns True when the target is reached.
+        """
+        accepted: list[MachineInstruction] = []
+        rejected: list[Rejection] = []
+        for request, completion in batch:
+            chosen = self._prompts_of.pop(request)
+            for cand in split_candidates(
+                completion.text,
+                first_number=len(chosen) + 1,
+                continued=not self.style.chat,
+                finish_reason=completion.finish_reason,
+            ):
+                if len(self.machine) >= self.config.num_instructions:
+                    break
+                reason, detail = self.pool.judge(cand.text, cand.truncated)
+                if reason is not None:
+                    rejected.append(
+                        Rejection(
+                            instruction=clip(cand.text, 2000),
+                            reason=reason,
+                            request=request,
+                            detail=detail,
+                        )
+                    )
+                else:
+                    accepted.append(self.pool.accept(cand.text, request, chosen))
+                    self._last_productive = max(self._last_productive, request)
+            self._pool_len_after[request] = len(self.machine)
+        counts = Counter(r.reason for r in rejected)
+        counts["accepted"] += len(accepted)
+        self.log.append(accepted, rejected, counts, [c for _, c in batch], advance=len(accepted))
+        return len(self.machine) >= self.config.num_instructions
 
-    def _postfix(self) -> dict[str, str]:
-        c = self.counters
-        rate = c.accepted / c.candidates if c.candidates else 0.0
-        return {"accept": f"{rate:.0%}", "tokens": str(c.prompt_tokens + c.completion_tokens)}
-
-    def _write_stats(self, stopped: str) -> dict[str, object]:
-        c = self.counters
-        stats: dict[str, object] = {
+    def _summary(self, counts: Counter[str]) -> dict[str, Any]:
+        rejected = {k: v for k, v in counts.items() if k != "accepted" and v}
+        return {
             "target": self.config.num_instructions,
-            "requests": c.requests,
-            "candidates": c.candidates,
-            "accepted": c.accepted,
-            "rejected": sum(c.rejected.values()),
-            "rejected_by_reason": dict(sorted(c.rejected.items())),
-            "prompt_tokens": c.prompt_tokens,
-            "completion_tokens": c.completion_tokens,
-            "elapsed_s": round(c.elapsed_s, 3),
-            "stopped": stopped,
-            "language": self.language,
+            "candidates": counts["accepted"] + sum(rejected.values()),
+            "accepted": counts["accepted"],
+            "rejected": sum(rejected.values()),
+            "rejected_by_reason": dict(sorted(rejected.items())),
+            "language": self.state.language,
             "backend": self.backend.info.name,
             "model": self.backend.info.model,
         }
-        self.rundir.update_stats("bootstrap", stats)
-        return stats
 
 
-def _language_of(seeds: object, instructions: Sequence[str]) -> str:
-    if isinstance(seeds, str) and seeds in ("en", "zh"):
-        return seeds
-    return detect_language(instructions)
+def shortfall(result: BootstrapResult, target: int) -> str | None:
+    """Why bootstrap stopped short of its target, in words; None when it did not."""
+    if result.stopped in STOP_OK or result.accepted >= target:
+        return None
+    then = "the later stages use those" if result.accepted else "there is no data to go on with"
+    return (
+        f"bootstrap stopped early ({result.stopped}) with {result.accepted} of {target} "
+        f"instructions; {then}"
+    )
+
+
+def _postfix(counts: Counter[str]) -> dict[str, str]:
+    candidates = sum(counts.values())
+    return {"accept": f"{counts['accepted'] / candidates:.0%}" if candidates else "-"}

@@ -9,40 +9,25 @@ neither yes nor no falls back to "not classification" (input-first works for any
 from __future__ import annotations
 
 import random
-
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-
-from pydantic import BaseModel, ConfigDict
-from tqdm.auto import tqdm
+from typing import Any
 
 from .answers import parse_yes_no
-from .batching import chunk_size_for, complete_in_order
-from .errors import ConfigError, DataError
-from .jsonl import JsonlWriter, read_jsonl
-from .llm.base import Backend, ChatMessage, GenerationParams, Prompt, run_closing
-from .llm.factory import or_default
-from .records import SeedTask
-from .rundir import RunDir
-from .runstate import SeedSource, machine_instructions, prompt_override, run_language, run_seeds
-from .templates import load_template
+from .config import RunConfig
+from .errors import ConfigError
+from .llm.base import Backend, ChatMessage, Completion, GenerationParams, Prompt
+from .llm.factory import backend_from_config
+from .records import ClassificationRecord, MachineInstruction, SeedTask, clip
+from .runner import Outcome, run_model_stage
+from .runstate import RunState, open_dir, text_digest
+from .sync import run_sync
 
 ANSWERS = {"en": ("Yes", "No"), "zh": ("是", "否")}
 FALLBACK = False
 """The label given to an unparseable answer: input-first prompting suits any task."""
-
-
-class ClassificationRecord(BaseModel):
-    """One line of classification.jsonl: the model's verdict on one machine instruction."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    instruction: str
-    index: int
-    is_classification: bool
-    raw: str
-    fallback: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,119 +117,99 @@ class ClassifyResult:
     out_dir: Path
     classified: int
     new: int
-    stats: dict[str, object]
+    stats: dict[str, Any]
 
 
 def classify(
-    out_dir: str | Path,
-    backend: Backend | None = None,
-    *,
-    seeds: SeedSource | None = None,
-    language: str | None = None,
-    seed: int = 42,
-    concurrency: int = 8,
-    examples: int = 12,
-    template: str | Path | None = None,
-    prompt_dir: str | Path | None = None,
-    progress: bool = True,
+    out_dir: str | Path | RunConfig | None = None, backend: Backend | None = None, **options: Any
 ) -> ClassifyResult:
-    """Label each machine instruction in `out_dir` not yet labelled; append classification.jsonl."""
-    backend = or_default(backend)
-    rundir = RunDir.of(out_dir)
-    todo_all = machine_instructions(rundir)
-    lang = run_language(rundir, [m.instruction for m in todo_all], language)
-    seed_tasks = run_seeds(rundir, lang, seeds)
-    override = template or prompt_override(prompt_dir, "classify", lang)
-    prompt = ClassifyPrompt.build(
-        load_template("classify", lang, override),
-        pick_examples(seed_tasks, examples, seed),
-        lang,
-        backend.info.chat,
-    )
-    done = _existing(rundir)
-    todo = [m for m in todo_all if m.instruction not in done]
-    usage_before = replace(backend.usage)
-    with JsonlWriter(rundir.classification) as out:
-        run_closing(backend, _run(backend, prompt, todo, out, seed, concurrency, progress))
-    used = backend.usage.since(usage_before)
-    old = rundir.read_stats().get("classify", {})
-    rows = list(_existing(rundir).values())
-    yes = sum(r.is_classification for r in rows)
-    stats: dict[str, object] = {
-        "instructions": len(todo_all),
-        "classified": len(rows),
-        "classification": yes,
-        "not_classification": len(rows) - yes,
-        "unparseable": sum(r.fallback for r in rows),
-        "fallback_label": FALLBACK,
-        "examples": examples,
-        "seed_tasks": len(seed_tasks),
-        "seed_classification": sum(t.is_classification for t in seed_tasks),
-        "prompt_tokens": int(old.get("prompt_tokens", 0)) + used.prompt_tokens,
-        "completion_tokens": int(old.get("completion_tokens", 0)) + used.completion_tokens,
-        "language": lang,
-    }
-    rundir.update_stats("classify", stats)
-    return ClassifyResult(rundir.root, len(rows), len(todo), stats)
+    """Label each machine instruction in `out_dir` not yet labelled; append classification.jsonl.
+
+    `options` are RunConfig options (`classify_examples=8`, `seed=1`, ...); seeds and language
+    default to the run's own.
+    """
+    state = open_dir(out_dir, **options)
+    backend = backend or backend_from_config(state.config.backend)
+    return run_sync(run_stage(state, backend), backend)
 
 
-async def _run(
-    backend: Backend,
-    prompt: ClassifyPrompt,
-    todo: list,
-    out: JsonlWriter,
-    seed: int,
-    concurrency: int,
-    progress: bool,
-) -> None:
-    prompts = [prompt.render(m.instruction) for m in todo]
-    params = params_for(prompt.chat, seed)
-    bar = tqdm(total=len(todo), unit="inst", desc="classify", disable=not progress)
-    try:
-        async for start, completions in complete_in_order(
-            backend, prompts, params, chunk_size_for(backend, concurrency)
-        ):
-            rows = []
-            for record, completion in zip(todo[start:], completions, strict=False):
-                verdict = parse_yes_no(completion.text)
-                rows.append(
-                    ClassificationRecord(
-                        instruction=record.instruction,
-                        index=record.index,
-                        is_classification=FALLBACK if verdict is None else verdict,
-                        raw=completion.text,
-                        fallback=verdict is None,
-                    )
-                )
-            out.write_many(rows)
-            bar.update(len(rows))
-    finally:
-        bar.close()
+async def aclassify(
+    out_dir: str | Path | RunConfig | None = None, backend: Backend | None = None, **options: Any
+) -> ClassifyResult:
+    """`classify` for callers who own the event loop."""
+    state = open_dir(out_dir, **options)
+    return await run_stage(state, backend or backend_from_config(state.config.backend))
 
 
-def _existing(rundir: RunDir) -> dict[str, ClassificationRecord]:
-    """Labels already on disk, by instruction (a rerun skips them)."""
-    rows: dict[str, ClassificationRecord] = {}
-    for row in read_jsonl(rundir.classification, ClassificationRecord):
-        rows.setdefault(row.instruction, row)
-    return rows
+@dataclass(frozen=True)
+class ClassifyStage:
+    """Prompt and answer handling of the classify stage (pure; the runner does the rest)."""
 
+    prompt: ClassifyPrompt
+    params: GenerationParams
+    name: str = "classify"
 
-def read_labels(rundir: RunDir) -> dict[str, bool]:
-    """instruction -> is_classification, for the instructions classified so far."""
-    return {k: v.is_classification for k, v in _existing(rundir).items()}
+    def build_prompt(self, record: MachineInstruction) -> Prompt:
+        return self.prompt.render(record.instruction)
 
-
-def check_complete(rundir: RunDir, instructions: Sequence[str]) -> dict[str, bool]:
-    """Labels for all `instructions`, or a DataError saying to run classify first."""
-    labels = read_labels(rundir)
-    missing = [t for t in instructions if t not in labels]
-    if missing:
-        raise DataError(
-            str(rundir.classification),
-            None,
-            None,
-            f"{len(missing)} instruction(s) not classified yet (first: {missing[0][:60]!r}); "
-            f"run `selfinstruct classify --out {rundir.root}` first",
+    def process(self, record: MachineInstruction, completion: Completion) -> Outcome:
+        verdict = parse_yes_no(completion.text)
+        line = ClassificationRecord(
+            instruction=record.instruction,
+            index=record.index,
+            is_classification=FALLBACK if verdict is None else verdict,
+            raw=clip(completion.text),
+            fallback=verdict is None,
         )
-    return labels
+        return Outcome(kept=[line], counts=counts_of(line))
+
+
+def counts_of(line: ClassificationRecord) -> Counter[str]:
+    """The named counts one classification line stands for."""
+    kind = "classification" if line.is_classification else "not_classification"
+    return Counter({kind: 1, "unparseable": int(line.fallback)})
+
+
+async def run_stage(state: RunState, backend: Backend) -> ClassifyResult:
+    """The classify stage of a run: label what is not labelled yet."""
+    state.require(state.rundir.machine_instructions, "bootstrap")
+    c = state.config.classify
+    chat = state.chat(backend)
+    template = state.template("classify")
+    examples = pick_examples(state.seeds, c.examples, state.config.seed)
+    stage = ClassifyStage(
+        ClassifyPrompt.build(template, examples, state.language, chat),
+        params_for(chat, state.config.seed),
+    )
+    done = state.labels
+    todo = [m for m in state.machine if m.instruction not in done]
+
+    def summarize(counts: Counter[str]) -> dict[str, Any]:
+        return {
+            "instructions": len(state.machine),
+            "classified": counts["classification"] + counts["not_classification"],
+            "classification": counts["classification"],
+            "not_classification": counts["not_classification"],
+            "unparseable": counts["unparseable"],
+            "fallback_label": FALLBACK,
+            "examples": c.examples,
+            "seed_tasks": len(state.seeds),
+            "seed_classification": sum(t.is_classification for t in state.seeds),
+            "language": state.language,
+        }
+
+    try:
+        stats = await run_model_stage(
+            state,
+            backend,
+            stage,
+            todo=todo,
+            done=done.values(),
+            counts_of=counts_of,
+            summarize=summarize,
+            settings={"template": text_digest(template)},
+            kept_file=state.rundir.classification,
+        )
+    finally:
+        state.forget("labels")
+    return ClassifyResult(state.rundir.root, int(stats["classified"]), len(todo), stats)

@@ -1,7 +1,11 @@
-"""Options of a run, one pydantic model shared by the CLI flags and `--config` files (TOML/YAML).
+"""RunConfig: every option of a run, each written once with its default, bounds and help.
 
-A config file uses the flag names (`num-instructions` or `num_instructions`); flags given on the
-command line win over the file, and the file wins over the defaults here.
+The CLI flags (`selfinstruct.cli.options`), `--config` TOML/YAML files, the keyword arguments of
+`selfinstruct.run` and the stage functions, and the option tables in the docs all come from
+these models. A field's flag is its name with dashes, unless `flag=` gives another (the same name
+in two sections, such as `max_tokens`); the keyword argument is the flag with underscores.
+`data=False` marks options that do not change what a run generates (how many, how fast), so a
+rerun may change them freely; the rest are recorded in `run.json` at the start of a run.
 """
 
 from __future__ import annotations
@@ -9,137 +13,251 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .errors import ConfigError
 
 ExportFormat = Literal["alpaca", "sharegpt", "messages"]
+SECTIONS = ("backend", "bootstrap", "classify", "instances", "export")
 
 
-class BackendOptions(BaseModel):
+def opt(
+    default: Any, help: str, *, flag: str | None = None, data: bool = True, **bounds: Any
+) -> Any:
+    """A config field: default, one-line help, bounds (ge, gt, le, lt) and CLI metadata."""
+    return Field(
+        default, description=help, json_schema_extra={"flag": flag, "data": data}, **bounds
+    )
+
+
+class Section(BaseModel):
+    """Options of one stage; unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def _comma_list(value: Any) -> Any:
+    """Accept "a,b" (a flag, a config string) as ["a", "b"]."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class BackendConfig(Section):
     """Which LLM to talk to and how hard; shared by every stage that calls a model."""
 
-    model_config = ConfigDict(extra="forbid")
+    backend: Literal["openai", "transformers"] | None = opt(
+        None,
+        "openai (any OpenAI-compatible server) or transformers (in-process); "
+        "default: openai when --base-url is given, else the embedded model in-process",
+    )
+    model: str | None = opt(None, "model name, HF id, local dir or .gguf; default: bundled model")
+    base_url: list[str] | None = opt(
+        None, "OpenAI-compatible endpoint(s), comma-separated", data=False
+    )
+    api_key_env: str = opt("OPENAI_API_KEY", "environment variable with the API key", data=False)
+    concurrency: int = opt(8, "requests in flight at once", ge=1, data=False)
+    batch_size: int = opt(8, "prompts per forward pass (transformers backend)", ge=1, data=False)
+    chat: bool | None = opt(None, "chat messages, or plain completion prompts; default: chat")
+    adapter: str | None = opt(None, "LoRA adapter directory (transformers backend)")
 
-    backend: Literal["openai", "transformers"] | None = Field(
-        None, description="openai (any OpenAI-compatible server) or transformers (in-process)"
-    )
-    model: str | None = Field(None, description="model name or path; default: the bundled model")
-    base_url: str | list[str] | None = Field(
-        None, description="OpenAI-compatible endpoint(s), comma-separated"
-    )
-    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable with the API key")
-    concurrency: int = Field(8, ge=1, description="requests in flight at once")
-    batch_size: int = Field(8, ge=1, description="prompts per forward pass (transformers)")
-    chat: bool | None = Field(None, description="send chat messages (default) or plain text")
-    seed: int = Field(42, description="seed of every random choice (and of sampling)")
-    adapter: str | None = Field(None, description="LoRA adapter dir for the transformers backend")
-
-
-class RunOptions(BackendOptions):
-    """Every option of `selfinstruct run`; each stage command reads the ones it needs."""
-
-    out: Path | None = Field(None, description="run directory")
-    progress: bool = Field(True, description="show progress bars")
-    prompt_dir: Path | None = Field(
-        None, description="directory of prompt files overriding the bundled ones (same names)"
-    )
-    # bootstrap
-    seeds: str = Field("en", description="seed tasks: en, zh or a file")
-    language: Literal["en", "zh"] | None = Field(None, description="default: from the seeds")
-    num_instructions: int = Field(100, ge=0, description="machine instructions to generate")
-    token_budget: int | None = Field(None, gt=0, description="stop bootstrap after these tokens")
-    threshold: float = Field(0.7, gt=0, le=1, description="ROUGE-L similarity threshold")
-    template: Path | None = Field(None, description="your own bootstrap prompt template file")
-    num_prompt_instructions: int = Field(8, ge=1, description="in-context instructions per prompt")
-    num_machine_instructions: int = Field(2, ge=0, description="of those, from the machine pool")
-    blacklist: list[str] | None = Field(
-        None, description="keywords that reject an instruction, comma-separated (default: paper's)"
-    )
-    min_words: int = Field(4, ge=1, description="shortest instruction kept, in words (en)")
-    max_words: int = Field(150, ge=1, description="longest instruction kept, in words (en)")
-    min_chars: int = Field(6, ge=1, description="shortest instruction kept, in characters (zh)")
-    max_chars: int = Field(300, ge=1, description="longest instruction kept, in characters (zh)")
-    temperature: float | None = Field(None, ge=0, description="bootstrap sampling (default 0.7)")
-    top_p: float | None = Field(None, gt=0, le=1, description="bootstrap top_p (default 0.5)")
-    presence_penalty: float | None = Field(None, description="bootstrap penalty (default 2)")
-    max_tokens: int | None = Field(None, ge=1, description="bootstrap max tokens (default 1024)")
-    similarity_workers: int | None = Field(
-        None, ge=1, description="similarity filter processes (default 1; see docs/similarity.md)"
-    )
-    patience: int | None = Field(
-        200, ge=1, description="stop bootstrap after this many requests in a row accept nothing"
-    )
-    # classify
-    classify_examples: int = Field(12, ge=0, description="few-shot examples in the classify prompt")
-    # instances
-    max_instances: int = Field(5, ge=1, description="instances kept per task")
-    instance_examples: int = Field(2, ge=0, description="few-shot seed tasks per instance prompt")
-    instance_max_tokens: int = Field(320, ge=16, description="max tokens per instance response")
-    max_input_chars: int = Field(1000, ge=1, description="drop instances with a longer input")
-    max_output_chars: int = Field(1000, ge=1, description="drop instances with a longer output")
-    # export
-    format: ExportFormat = Field("alpaca", description="alpaca, sharegpt or messages")
-    include_seeds: bool = Field(False, description="add the seed tasks' instances to the export")
-    val_ratio: float = Field(0.0, ge=0, lt=1, description="share of tasks held out for validation")
-    system_prompt: str | None = Field(None, description="system turn for --format messages")
+    _split = field_validator("base_url", mode="before")(_comma_list)
 
     @model_validator(mode="after")
-    def _check(self) -> RunOptions:
+    def _consistent(self) -> BackendConfig:
         if self.backend == "transformers" and self.base_url:
             raise ValueError("base_url is for backend 'openai'; drop it or switch backend")
         return self
 
 
-def read_config_file(path: str | Path) -> dict[str, Any]:
-    """Read a TOML (.toml) or YAML (.yaml/.yml) file into option names (dashes become _)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from None
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".toml":
-            data: Any = _toml().loads(text)
-        elif suffix in (".yaml", ".yml"):
-            import yaml
+class BootstrapConfig(Section):
+    """The bootstrap loop; the defaults are the paper's and the reference code's."""
 
-            data = yaml.safe_load(text) or {}
+    num_instructions: int = opt(100, "machine instructions to generate", ge=0, data=False)
+    token_budget: int | None = opt(None, "stop bootstrap after this many tokens", gt=0, data=False)
+    patience: int = opt(
+        200, "stop after this many requests in a row accept nothing (0: never)", ge=0, data=False
+    )
+    threshold: float = opt(0.7, "reject a candidate whose ROUGE-L F exceeds this", gt=0, le=1)
+    num_prompt_instructions: int = opt(8, "in-context instructions per prompt", ge=1)
+    num_machine_instructions: int = opt(2, "of those, drawn from the machine pool", ge=0)
+    template: Path | None = opt(None, "your own bootstrap prompt template file")
+    blacklist: list[str] | None = opt(
+        None, "keywords that reject an instruction, comma-separated (default: the paper's)"
+    )
+    min_words: int = opt(4, "shortest instruction kept, in words (en)", ge=1)
+    max_words: int = opt(150, "longest instruction kept, in words (en)", ge=1)
+    min_chars: int = opt(6, "shortest instruction kept, in characters (zh)", ge=1)
+    max_chars: int = opt(300, "longest instruction kept, in characters (zh)", ge=1)
+    temperature: float = opt(0.7, "sampling temperature", ge=0)
+    top_p: float = opt(0.5, "nucleus sampling top_p", gt=0, le=1)
+    presence_penalty: float = opt(2.0, "presence penalty", ge=-2, le=2)
+    max_tokens: int = opt(1024, "max tokens per bootstrap response", ge=1)
+    similarity_workers: int = opt(
+        1, "similarity filter processes (see docs/similarity.md)", ge=1, data=False
+    )
+
+    _split = field_validator("blacklist", mode="before")(_comma_list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BootstrapConfig:
+        if self.num_machine_instructions > self.num_prompt_instructions:
+            raise ValueError("num_machine_instructions must be <= num_prompt_instructions")
+        if self.min_words > self.max_words or self.min_chars > self.max_chars:
+            raise ValueError("need min_words <= max_words and min_chars <= max_chars")
+        return self
+
+
+class ClassifyConfig(Section):
+    """Is each machine instruction a classification task?"""
+
+    examples: int = opt(
+        12, "few-shot seed examples in the classify prompt", ge=0, flag="classify-examples"
+    )
+
+
+class InstancesConfig(Section):
+    """Input/output instances for every instruction."""
+
+    max_instances: int = opt(5, "instances kept per task", ge=1)
+    examples: int = opt(
+        2, "few-shot seed tasks per instance prompt", ge=0, flag="instance-examples"
+    )
+    max_tokens: int = opt(
+        320, "max tokens per instance response", ge=16, flag="instance-max-tokens"
+    )
+    max_input_chars: int = opt(1000, "drop instances with a longer input", ge=1)
+    max_output_chars: int = opt(1000, "drop instances with a longer output", ge=1)
+
+
+class ExportConfig(Section):
+    """Training data files written from the instances."""
+
+    format: ExportFormat = opt("alpaca", "alpaca, sharegpt or messages (alpaca is always written)")
+    include_seeds: bool = opt(False, "add the seed tasks' instances to the export")
+    val_ratio: float = opt(0.0, "share of tasks held out for validation", ge=0, lt=1)
+    system_prompt: str | None = opt(None, "system turn for sharegpt and messages")
+
+
+class RunConfig(BaseModel):
+    """Every option of a run: run-wide settings, then one section per stage."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    seeds: str = opt("en", "seed tasks: en, zh or a file (stage commands: the run's own)")
+    out: Path | None = opt(None, "run directory (every stage reads and appends to it)", data=False)
+    language: Literal["en", "zh"] | None = opt(None, "en or zh; default: from the seeds")
+    seed: int = opt(42, "seed of every random choice (and of sampling)")
+    prompt_dir: Path | None = opt(
+        None, "directory of prompt files replacing the bundled ones (same file names)"
+    )
+    progress: bool = opt(True, "progress bars", data=False)
+    force: bool = opt(
+        False, "reuse a run directory made with other settings (records the new ones)", data=False
+    )
+    backend: BackendConfig = Field(default_factory=BackendConfig)
+    bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
+    classify: ClassifyConfig = Field(default_factory=ClassifyConfig)
+    instances: InstancesConfig = Field(default_factory=InstancesConfig)
+    export: ExportConfig = Field(default_factory=ExportConfig)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> RunConfig:
+        """Read a TOML (.toml) or YAML (.yaml/.yml) file; see `selfinstruct.config_files`."""
+        from .config_files import load_config_file
+
+        return load_config_file(path)
+
+    def to_toml(self) -> str:
+        """The whole configuration as TOML that `from_file` reads back unchanged."""
+        from .config_files import dump_toml
+
+        return dump_toml(self)
+
+    def updated(self, **options: Any) -> RunConfig:
+        """A copy with flat options (`num_instructions=5`, `instance_max_tokens=200`) applied."""
+        if not options:
+            return self
+        return build_config(self.model_dump(exclude_unset=True), nest(options), "options")
+
+    def data_settings(self, section: str) -> dict[str, Any]:
+        """The options of `section` (or "run") that change what is generated, as JSON values."""
+        model = self if section == "run" else getattr(self, section)
+        return {
+            name: value
+            for name, value in model.model_dump(mode="json").items()
+            if name in type(model).model_fields
+            and option_meta(type(model), name)["data"]
+            and name not in SECTIONS
+        }
+
+
+def option_meta(model: type[BaseModel], name: str) -> dict[str, Any]:
+    """{"flag": str, "data": bool} of one field."""
+    extra = model.model_fields[name].json_schema_extra
+    meta = dict(extra) if isinstance(extra, dict) else {}
+    return {"flag": meta.get("flag") or name.replace("_", "-"), "data": meta.get("data", True)}
+
+
+def flat_options() -> dict[str, tuple[str | None, str]]:
+    """Keyword/flat name -> (section or None for run-wide, field name), for every option."""
+    table: dict[str, tuple[str | None, str]] = {}
+    for name in RunConfig.model_fields:
+        if name in SECTIONS:
+            model = RunConfig.model_fields[name].annotation
+            for field in model.model_fields:  # type: ignore[union-attr]
+                flat = option_meta(model, field)["flag"].replace("-", "_")  # type: ignore[arg-type]
+                table[flat] = (name, field)
         else:
-            raise ConfigError(f"config file {path}: use a .toml, .yaml or .yml file")
-    except ConfigError:
-        raise
-    except Exception as exc:  # TOMLDecodeError / YAMLError, without importing them up front
-        raise ConfigError(f"config file {path} is not valid {suffix[1:].upper()}: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {path}: expected a table of options at the top level")
-    return {str(k).replace("-", "_"): v for k, v in data.items()}
+            table[name] = (None, name)
+    return table
 
 
-def _toml() -> Any:
-    """tomllib (Python 3.11+), or tomli on 3.10."""
+def nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """Flat options (`instance_max_tokens=200`) to the nested shape of RunConfig."""
+    table = flat_options()
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        name = key.replace("-", "_")
+        if name in SECTIONS and isinstance(value, dict | BaseModel):
+            section = (
+                value.model_dump(exclude_unset=True) if isinstance(value, BaseModel) else value
+            )
+            nested.setdefault(name, {}).update(section)
+            continue
+        if name not in table:
+            raise ConfigError(f"unknown option {key!r}; known options: {', '.join(sorted(table))}")
+        section_name, field = table[name]
+        if section_name is None:
+            nested[field] = value
+        else:
+            nested.setdefault(section_name, {})[field] = value
+    return nested
+
+
+def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` on top of `base`, one level into the sections."""
+    merged = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def build_config(base: dict[str, Any], over: dict[str, Any], source: str) -> RunConfig:
+    """Validate `over` applied to `base`; a failure names the option as a flag would."""
+    from pydantic import ValidationError
+
+    from .config_files import describe_error
+
     try:
-        import tomllib
-    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-        try:
-            import tomli as tomllib
-        except ModuleNotFoundError:
-            raise ConfigError(
-                "TOML config files need Python 3.11+ or `pip install tomli`; or use YAML"
-            ) from None
-    return tomllib
-
-
-def build_options(
-    file_values: dict[str, Any], flag_values: dict[str, Any], source: str = "options"
-) -> RunOptions:
-    """Defaults < config file < flags (flags left as None count as not given)."""
-    merged = {**file_values, **{k: v for k, v in flag_values.items() if v is not None}}
-    try:
-        return RunOptions.model_validate(merged)
+        return RunConfig.model_validate(merge(base, over))
     except ValidationError as exc:
-        err = exc.errors()[0]
-        name = ".".join(str(p) for p in err["loc"]) or "options"
-        flag = "--" + name.replace("_", "-")
-        raise ConfigError(f"{source}: {flag}: {err['msg']}") from None
+        raise ConfigError(describe_error(exc, source, as_flags=True)) from None
+
+
+def make_config(config: RunConfig | None = None, **options: Any) -> RunConfig:
+    """`config` (default: all defaults) with flat keyword options applied."""
+    return (config or RunConfig()).updated(**{k: v for k, v in options.items()})

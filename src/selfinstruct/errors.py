@@ -7,17 +7,6 @@ class SelfInstructError(Exception):
     """Base class of every error selfinstruct raises on purpose."""
 
 
-class SeedError(SelfInstructError, ValueError):
-    """A seed file is unreadable or invalid; the message names file, line and field."""
-
-    def __init__(self, path: str, line: int | None, field: str | None, problem: str) -> None:
-        self.path, self.line, self.field, self.problem = path, line, field, problem
-        where = path if line is None else f"{path}:{line}"
-        if field:
-            where += f": field '{field}'"
-        super().__init__(f"{where}: {problem}")
-
-
 class DataError(SelfInstructError, ValueError):
     """A data file (pool, instances, training data) is invalid; names file, line and field."""
 
@@ -27,6 +16,10 @@ class DataError(SelfInstructError, ValueError):
         if field:
             where += f": field '{field}'"
         super().__init__(f"{where}: {problem}")
+
+
+class SeedError(DataError):
+    """A seed file is unreadable or invalid; the message names file, line and field."""
 
 
 class ConfigError(SelfInstructError, ValueError):
@@ -48,3 +41,7 @@ class MissingDependencyError(SelfInstructError, ImportError):
 
 class BudgetExhausted(SelfInstructError):
     """The token budget is spent; everything accepted so far is on disk."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM asked the run to stop; it stops as cleanly as on Ctrl-C (exit code 143)."""

@@ -9,23 +9,18 @@ data: each is rewritten whole through a temporary file and a rename, never half 
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import ExportFormat
-from .errors import ConfigError, DataError
-from .instances import existing
-from .jsonl import JsonlWriter, read_jsonl
+from .config import RunConfig
+from .errors import ConfigError, DataError, MissingDependencyError
+from .formats import data_file, encode
+from .jsonl import read_jsonl, write_jsonl_atomic
 from .records import AlpacaExample
-from .rundir import RunDir
-from .runstate import SeedSource, machine_instructions, run_language, run_seeds
-
-FORMATS: tuple[str, ...] = ("alpaca", "sharegpt", "messages")
-VALIDATION_SUFFIX = "_validation"
+from .runstate import RunState, open_dir
 
 
 @dataclass
@@ -34,37 +29,7 @@ class ExportResult:
 
     out_dir: Path
     files: list[Path]
-    stats: dict[str, object]
-
-
-def data_file(out_dir: str | Path, format: str = "alpaca", split: str = "train") -> Path:
-    """Path of one exported file: `alpaca.jsonl`, `messages_validation.jsonl`, ..."""
-    if format not in FORMATS:
-        raise ConfigError(f"format must be one of {FORMATS}, got {format!r}")
-    suffix = VALIDATION_SUFFIX if split == "validation" else ""
-    return Path(out_dir) / f"{format}{suffix}.jsonl"
-
-
-SHAREGPT_FROM = {"system": "system", "user": "human", "assistant": "gpt"}
-"""ShareGPT's speaker names for the chat roles."""
-
-
-def as_messages(example: AlpacaExample, system_prompt: str | None = None) -> dict[str, Any]:
-    """`{"messages": [{"role": "user", "content": ...}, {"role": "assistant", ...}]}`."""
-    turns = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    turns += [
-        {"role": "user", "content": example.user_turn()},
-        {"role": "assistant", "content": example.output},
-    ]
-    return {"messages": turns}
-
-
-def as_sharegpt(example: AlpacaExample, system_prompt: str | None = None) -> dict[str, Any]:
-    """The same turns as `as_messages`, as `{"conversations": [{"from", "value"}, ...]}`."""
-    turns = as_messages(example, system_prompt)["messages"]
-    return {
-        "conversations": [{"from": SHAREGPT_FROM[t["role"]], "value": t["content"]} for t in turns]
-    }
+    stats: dict[str, Any]
 
 
 def split_tasks(instructions: Sequence[str], val_ratio: float, seed: int) -> set[str]:
@@ -79,54 +44,47 @@ def split_tasks(instructions: Sequence[str], val_ratio: float, seed: int) -> set
     return set(tasks[:n_val])
 
 
-def export_run(
-    out_dir: str | Path,
-    *,
-    format: ExportFormat = "alpaca",
-    include_seeds: bool = False,
-    seeds: SeedSource | None = None,
-    language: str | None = None,
-    val_ratio: float = 0.0,
-    seed: int = 42,
-    system_prompt: str | None = None,
-) -> ExportResult:
-    """Write `alpaca.jsonl` (and `{format}.jsonl`, and `*_validation.jsonl` with a split)."""
-    if format not in FORMATS:
-        raise ConfigError(f"format must be one of {FORMATS}, got {format!r}")
-    rundir = RunDir.of(out_dir)
-    machine = [(r.instruction, r.instances) for r in existing(rundir).values() if r.instances]
-    seed_tasks = []
-    if include_seeds:
-        texts = [m.instruction for m in machine_instructions(rundir)]
-        seed_tasks = run_seeds(rundir, run_language(rundir, texts, language), seeds)
+def export_run(out_dir: str | Path | RunConfig | None = None, **options: Any) -> ExportResult:
+    """Write `alpaca.jsonl` (and `{format}.jsonl`, and `*_validation.jsonl` with a split).
+
+    `options` are RunConfig options (`format="messages"`, `val_ratio=0.05`, ...).
+    """
+    return run_stage(open_dir(out_dir, **options))
+
+
+def run_stage(state: RunState) -> ExportResult:
+    """The export stage of a run: rewrite the training files from the instances."""
+    c = state.config.export
+    rundir = state.rundir
+    state.require(rundir.instances, "instances")
+    tasks = rundir.read_instance_tasks()
+    machine = [(r.instruction, r.instances) for r in tasks.values() if r.instances]
+    seed_tasks = [(t.instruction, t.instances) for t in state.seeds] if c.include_seeds else []
     counted: dict[tuple[str, str, str], AlpacaExample] = {}
     total = {"machine": 0, "seed": 0}
-    for source, tasks in (
-        ("machine", machine),
-        ("seed", [(t.instruction, t.instances) for t in seed_tasks]),
-    ):
-        for instruction, instances in tasks:
+    for source, items in (("machine", machine), ("seed", seed_tasks)):
+        for instruction, instances in items:
             for inst in instances:
                 total[source] += 1
                 row = AlpacaExample(instruction=instruction, input=inst.input, output=inst.output)
                 counted.setdefault((row.instruction, row.input, row.output), row)
     rows = [counted[k] for k in sorted(counted)]
-    held_out = split_tasks([r.instruction for r in rows], val_ratio, seed)
+    held_out = split_tasks([r.instruction for r in rows], c.val_ratio, state.config.seed)
     splits = {
         "train": [r for r in rows if r.instruction not in held_out],
         "validation": [r for r in rows if r.instruction in held_out],
     }
     files: list[Path] = []
-    for fmt in dict.fromkeys(("alpaca", format)):
+    for fmt in dict.fromkeys(("alpaca", c.format)):
         for split, split_rows in splits.items():
             path = data_file(rundir.root, fmt, split)
             if split == "validation" and not held_out:
                 path.unlink(missing_ok=True)  # a stale split from an earlier export
                 continue
-            _write_atomic(path, [_encode(r, fmt, system_prompt) for r in split_rows])
+            write_jsonl_atomic(path, [encode(r, fmt, c.system_prompt) for r in split_rows])
             files.append(path)
-    stats: dict[str, object] = {
-        "format": format,
+    stats: dict[str, Any] = {
+        "format": c.format,
         "machine_tasks": len(machine),
         "seed_tasks": len(seed_tasks),
         "machine_examples": total["machine"],
@@ -142,31 +100,11 @@ def export_run(
     return ExportResult(rundir.root, files, stats)
 
 
-def _encode(row: AlpacaExample, fmt: str, system_prompt: str | None) -> dict[str, Any]:
-    if fmt == "sharegpt":
-        return as_sharegpt(row, system_prompt)
-    if fmt == "messages":
-        return as_messages(row, system_prompt)
-    return row.model_dump()
-
-
-def _write_atomic(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Whole file through a temporary file and a rename: readers see old or new, never half."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    with JsonlWriter(tmp) as out:
-        out.write_many(rows)
-    tmp.touch()
-    os.replace(tmp, path)
-
-
 def to_dataset(out_dir: str | Path, format: str = "alpaca") -> Any:
     """The exported data as a `datasets.Dataset`, or a `DatasetDict` (train, validation)."""
     try:
         import datasets
     except ModuleNotFoundError:
-        from .errors import MissingDependencyError
-
         raise MissingDependencyError("datasets", "to_dataset", "all") from None
     train = data_file(out_dir, format, "train")
     if not train.exists():

@@ -11,53 +11,24 @@ task's line in instances.jsonl carries its own counts, so the stats always add u
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-from tqdm.auto import tqdm
-
-from .batching import chunk_size_for, complete_in_order
-from .classify import check_complete
+from .config import RunConfig
+from .errors import DataError
 from .instance_filters import InstanceFilterConfig, filter_task
 from .instance_parsing import parse_instances
 from .instance_prompts import LABELS, InstancePrompts
-from .jsonl import JsonlWriter, read_jsonl
-from .llm.base import Backend, Completion, GenerationParams, Usage, run_closing
-from .llm.factory import or_default
-from .records import Instance, MachineInstruction
-from .rundir import RunDir
-from .runstate import SeedSource, machine_instructions, prompt_override, run_language, run_seeds
-from .templates import load_template
+from .llm.base import Backend, Completion, GenerationParams, Prompt
+from .llm.factory import backend_from_config
+from .records import InstanceRejection, InstancesRecord, MachineInstruction, clip
+from .runner import Outcome, run_model_stage
+from .runstate import RunState, open_dir, text_digest
+from .sync import run_sync
 
-
-class InstancesRecord(BaseModel):
-    """One line of instances.jsonl: the kept instances of one task and what was dropped."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    instruction: str
-    index: int
-    is_classification: bool
-    instances: list[Instance]
-    generated: int
-    dropped: dict[str, int]
-    task_dropped: str | None = None
-    finish_reason: str
-    raw: str
-
-
-class InstanceRejection(BaseModel):
-    """One line of instances_rejected.jsonl: a dropped example and why."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    instruction: str
-    index: int
-    input: str
-    output: str
-    reason: str
+TEMPLATES = {True: "instances_output_first", False: "instances_input_first"}
+"""The template of a classification task (output-first) and of any other task (input-first)."""
 
 
 @dataclass
@@ -67,164 +38,151 @@ class InstancesResult:
     out_dir: Path
     tasks: int
     new: int
-    stats: dict[str, object]
+    stats: dict[str, Any]
 
 
 def generate_instances(
-    out_dir: str | Path,
-    backend: Backend | None = None,
-    *,
-    seeds: SeedSource | None = None,
-    language: str | None = None,
-    seed: int = 42,
-    concurrency: int = 8,
-    max_instances: int = 5,
-    instance_examples: int = 2,
-    max_tokens: int = 320,
-    max_input_chars: int = 1000,
-    max_output_chars: int = 1000,
-    blacklist: Sequence[str] | None = None,
-    prompt_dir: str | Path | None = None,
-    progress: bool = True,
+    out_dir: str | Path | RunConfig | None = None, backend: Backend | None = None, **options: Any
 ) -> InstancesResult:
-    """Generate instances for every classified instruction in `out_dir` not yet done; append."""
-    backend = or_default(backend)
-    rundir = RunDir.of(out_dir)
-    tasks = machine_instructions(rundir)
-    labels = check_complete(rundir, [t.instruction for t in tasks])
-    lang = run_language(rundir, [t.instruction for t in tasks], language)
-    prompts = InstancePrompts(
-        templates={
-            c: load_template(name, lang, prompt_override(prompt_dir, name, lang))
-            for c, name in ((True, "instances_output_first"), (False, "instances_input_first"))
-        },
-        seeds=tuple(run_seeds(rundir, lang, seeds)),
-        labels=LABELS[lang],
-        examples=instance_examples,
-        seed=seed,
-        chat=backend.info.chat,
-    )
-    config = InstanceFilterConfig(
-        max_instances=max_instances,
-        max_input_chars=max_input_chars,
-        max_output_chars=max_output_chars,
-        blacklist=tuple(blacklist) if blacklist is not None else None,
-    )
-    params = GenerationParams(
-        max_tokens=max_tokens, temperature=0.0, stop=LABELS[lang].stop(), seed=seed
-    )
-    done = set(existing(rundir))
-    todo = [t for t in tasks if t.instruction not in done]
-    usage_before = replace(backend.usage)
-    with (
-        JsonlWriter(rundir.instances) as out,
-        JsonlWriter(rundir.instances_rejected) as rejected,
-    ):
-        job = _Job(backend, prompts, params, config, labels, out, rejected)
-        run_closing(backend, job.run(todo, chunk_size_for(backend, concurrency), progress))
-    stats = _stats(rundir, len(tasks), config, lang, backend.usage.since(usage_before))
-    rundir.update_stats("instances", stats)
-    return InstancesResult(rundir.root, int(stats["tasks"]), len(todo), stats)  # type: ignore[arg-type]
+    """Generate instances for every classified instruction in `out_dir` not yet done; append.
+
+    `options` are RunConfig options (`max_instances=3`, `instance_max_tokens=200`, ...).
+    """
+    state = open_dir(out_dir, **options)
+    backend = backend or backend_from_config(state.config.backend)
+    return run_sync(run_stage(state, backend), backend)
 
 
-@dataclass
-class _Job:
-    backend: Backend
+async def agenerate_instances(
+    out_dir: str | Path | RunConfig | None = None, backend: Backend | None = None, **options: Any
+) -> InstancesResult:
+    """`generate_instances` for callers who own the event loop."""
+    state = open_dir(out_dir, **options)
+    return await run_stage(state, backend or backend_from_config(state.config.backend))
+
+
+@dataclass(frozen=True)
+class InstancesStage:
+    """Prompt and answer handling of the instances stage (pure; the runner does the rest)."""
+
     prompts: InstancePrompts
-    params: GenerationParams
-    config: InstanceFilterConfig
+    filters: InstanceFilterConfig
     labels: dict[str, bool]
-    out: JsonlWriter
-    rejected: JsonlWriter
+    params: GenerationParams
+    name: str = "instances"
 
-    async def run(self, todo: list[MachineInstruction], chunk: int, progress: bool) -> None:
-        rendered = [self.prompts.render(t.instruction, self.labels[t.instruction]) for t in todo]
-        bar = tqdm(total=len(todo), unit="task", desc="instances", disable=not progress)
-        kept = 0
-        try:
-            async for start, completions in complete_in_order(
-                self.backend, rendered, self.params, chunk
-            ):
-                pairs = list(zip(todo[start:], completions, strict=False))
-                records = [self.process(t, c) for t, c in pairs]
-                # Task lines first: they carry the counts; the rejected file is detail only.
-                self.out.write_many(r for r, _ in records)
-                self.rejected.write_many(row for _, rows in records for row in rows)
-                kept += sum(len(r.instances) for r, _ in records)
-                bar.update(len(records))
-                bar.set_postfix(instances=kept)
-        finally:
-            bar.close()
+    def build_prompt(self, record: MachineInstruction) -> Prompt:
+        return self.prompts.render(record.instruction, self.labels[record.instruction])
 
-    def process(
-        self, task: MachineInstruction, completion: Completion
-    ) -> tuple[InstancesRecord, list[InstanceRejection]]:
-        classification = self.labels[task.instruction]
+    def process(self, record: MachineInstruction, completion: Completion) -> Outcome:
+        classification = self.labels[record.instruction]
         parsed = parse_instances(
             completion.text,
             classification=classification,
             finish_reason=completion.finish_reason,
-            instruction=task.instruction,
+            instruction=record.instruction,
         )
-        result = filter_task(task.instruction, parsed, self.config)
-        record = InstancesRecord(
-            instruction=task.instruction,
-            index=task.index,
+        result = filter_task(record.instruction, parsed, self.filters)
+        line = InstancesRecord(
+            instruction=record.instruction,
+            index=record.index,
             is_classification=classification,
             instances=result.kept,
             generated=len(parsed),
             dropped=result.counts,
             task_dropped=result.task_dropped,
             finish_reason=completion.finish_reason,
-            raw=completion.text,
+            raw=clip(completion.text),
         )
         rows = [
             InstanceRejection(
-                instruction=task.instruction,
-                index=task.index,
-                input=ex.input,
-                output=ex.output,
+                instruction=record.instruction,
+                index=record.index,
+                input=clip(ex.input),
+                output=clip(ex.output),
                 reason=reason,
             )
             for ex, reason in result.dropped
         ]
-        return record, rows
+        return Outcome(kept=[line], rejected=rows, counts=counts_of(line))
 
 
-def existing(rundir: RunDir) -> dict[str, InstancesRecord]:
-    """Tasks already done, by instruction (a rerun skips them; the first line wins)."""
-    rows: dict[str, InstancesRecord] = {}
-    for row in read_jsonl(rundir.instances, InstancesRecord):
-        rows.setdefault(row.instruction, row)
-    return rows
+def counts_of(line: InstancesRecord) -> Counter[str]:
+    """The named counts one task line stands for (dropped examples as `dropped.<reason>`)."""
+    counts = Counter(
+        tasks=1,
+        classification_tasks=int(line.is_classification),
+        tasks_kept=int(bool(line.instances)),
+        generated=line.generated,
+        kept=len(line.instances),
+        truncated_responses=int(line.finish_reason == "length"),
+    )
+    counts.update({f"dropped.{k}": v for k, v in line.dropped.items()})
+    if line.task_dropped:
+        counts[f"tasks_dropped.{line.task_dropped}"] += 1
+    return counts
 
 
-def _stats(
-    rundir: RunDir,
-    instructions: int,
-    config: InstanceFilterConfig,
-    language: str,
-    used: Usage,
-) -> dict[str, object]:
-    """The stage's section of stats.json, from the files (so resumed runs add up too)."""
-    rows = list(existing(rundir).values())
-    dropped: Counter[str] = Counter()
-    for r in rows:
-        dropped.update(r.dropped)
-    tasks_dropped = Counter(r.task_dropped for r in rows if r.task_dropped)
-    old = rundir.read_stats().get("instances", {})
-    return {
-        "instructions": instructions,
-        "tasks": len(rows),
-        "classification_tasks": sum(r.is_classification for r in rows),
-        "tasks_kept": sum(1 for r in rows if r.instances),
-        "tasks_dropped": dict(sorted(tasks_dropped.items())),
-        "generated": sum(r.generated for r in rows),
-        "kept": sum(len(r.instances) for r in rows),
-        "dropped": dict(sorted(dropped.items())),
-        "truncated_responses": sum(r.finish_reason == "length" for r in rows),
-        "max_instances": config.max_instances,
-        "language": language,
-        "prompt_tokens": int(old.get("prompt_tokens", 0)) + used.prompt_tokens,
-        "completion_tokens": int(old.get("completion_tokens", 0)) + used.completion_tokens,
-    }
+def _grouped(counts: Counter[str], prefix: str) -> dict[str, int]:
+    return {k[len(prefix) :]: v for k, v in sorted(counts.items()) if k.startswith(prefix) and v}
+
+
+async def run_stage(state: RunState, backend: Backend) -> InstancesResult:
+    """The instances stage of a run: every classified task not yet done."""
+    state.require(state.rundir.machine_instructions, "bootstrap")
+    state.require(state.rundir.classification, "classify")
+    c = state.config.instances
+    labels = {k: v.is_classification for k, v in state.labels.items()}
+    missing = [m.instruction for m in state.machine if m.instruction not in labels]
+    if missing:
+        raise DataError(
+            str(state.rundir.classification),
+            None,
+            None,
+            f"{len(missing)} instruction(s) not classified yet (first: {missing[0][:60]!r}); "
+            f"run `selfinstruct classify --out {state.rundir.root}` first",
+        )
+    chat = state.chat(backend)
+    templates = {kind: state.template(name) for kind, name in TEMPLATES.items()}
+    words = LABELS[state.language]
+    stage = InstancesStage(
+        InstancePrompts(templates, tuple(state.seeds), words, c.examples, state.config.seed, chat),
+        InstanceFilterConfig(c.max_instances, c.max_input_chars, c.max_output_chars),
+        labels,
+        GenerationParams(
+            max_tokens=c.max_tokens, temperature=0.0, stop=words.stop(), seed=state.config.seed
+        ),
+    )
+    done = state.rundir.read_instance_tasks()
+    todo = [m for m in state.machine if m.instruction not in done]
+
+    def summarize(counts: Counter[str]) -> dict[str, Any]:
+        return {
+            "instructions": len(state.machine),
+            "tasks": counts["tasks"],
+            "classification_tasks": counts["classification_tasks"],
+            "tasks_kept": counts["tasks_kept"],
+            "tasks_dropped": _grouped(counts, "tasks_dropped."),
+            "generated": counts["generated"],
+            "kept": counts["kept"],
+            "dropped": _grouped(counts, "dropped."),
+            "truncated_responses": counts["truncated_responses"],
+            "max_instances": c.max_instances,
+            "language": state.language,
+        }
+
+    stats = await run_model_stage(
+        state,
+        backend,
+        stage,
+        todo=todo,
+        done=done.values(),
+        counts_of=counts_of,
+        summarize=summarize,
+        kept_file=state.rundir.instances,
+        rejected_file=state.rundir.instances_rejected,
+        unit="task",
+        settings={"templates": [text_digest(templates[True]), text_digest(templates[False])]},
+        postfix=lambda counts: {"instances": counts["kept"]},
+    )
+    return InstancesResult(state.rundir.root, int(stats["tasks"]), len(todo), stats)

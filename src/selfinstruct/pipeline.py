@@ -1,105 +1,88 @@
 """The whole Self-Instruct pipeline in one call: bootstrap -> classify -> instances -> export.
 
-Each stage reads the files of the one before it in the run directory and appends to its own, so
-calling `run` again on the same directory resumes wherever the last call stopped (a crash, a
-Ctrl-C, a larger target) and only the missing work is sent to the model.
+The only module that knows the order of the stages. It opens the run once (configuration, seeds,
+language, recorded settings) and hands the same RunState to each stage; each stage appends to
+its own files, so calling `run` again on the same directory resumes wherever the last call
+stopped (a crash, a Ctrl-C, a larger target) and only the missing work is sent to the model.
+After a bootstrap that stopped short (stalled, exhausted, out of budget) the later stages go on
+with what was accepted; the run counts as failed only when nothing was accepted at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .bootstrap import BootstrapResult, bootstrap
-from .classify import ClassifyResult, classify
-from .config import ExportFormat
-from .export import ExportResult, export_run
-from .instances import InstancesResult, generate_instances
+from .bootstrap import BootstrapResult, shortfall
+from .bootstrap import run_stage as bootstrap_stage
+from .classify import ClassifyResult
+from .classify import run_stage as classify_stage
+from .export import ExportResult
+from .export import run_stage as export_stage
+from .instances import InstancesResult
+from .instances import run_stage as instances_stage
+from .config import RunConfig
 from .llm.base import Backend
-from .llm.factory import or_default
-from .records import SeedTask
+from .llm.factory import backend_from_config
+from .runstate import RunState, SeedSource, open_run
+from .sync import run_sync
 
 
 @dataclass
 class RunResult:
-    """The result of every stage, in order."""
+    """The result of every stage, in order, and what the caller should hear about it."""
 
     out_dir: Path
     bootstrap: BootstrapResult
     classify: ClassifyResult
     instances: InstancesResult
     export: ExportResult
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """False when bootstrap accepted no instruction at all: there is no data."""
+        return self.bootstrap.accepted > 0
 
 
 def run(
-    seeds: str | Path | Sequence[SeedTask] = "en",
-    out_dir: str | Path = "runs/selfinstruct",
-    num_instructions: int = 100,
+    seeds: SeedSource | RunConfig | None = None,
+    out_dir: str | Path | None = None,
+    num_instructions: int | None = None,
     backend: Backend | None = None,
-    *,
-    language: str | None = None,
-    seed: int = 42,
-    concurrency: int = 8,
-    progress: bool = True,
-    prompt_dir: str | Path | None = None,
-    classify_examples: int = 12,
-    max_instances: int = 5,
-    instance_examples: int = 2,
-    instance_max_tokens: int = 320,
-    max_input_chars: int = 1000,
-    max_output_chars: int = 1000,
-    format: ExportFormat = "alpaca",
-    include_seeds: bool = False,
-    val_ratio: float = 0.0,
-    system_prompt: str | None = None,
-    **bootstrap_options: object,
+    **options: Any,
 ) -> RunResult:
-    """Run every stage into `out_dir`, resuming what is there; see `bootstrap` for its options.
+    """Run every stage into `out_dir`, resuming what is there.
 
-    `backend` defaults to the embedded model in-process, loaded once for all stages.
+    Pass a RunConfig (`run(RunConfig.from_file("run.toml"))`), or seeds, a directory and any
+    RunConfig option as a keyword (`num_instructions=50`, `instance_max_tokens=200`). Without
+    `backend` the one the configuration names is built (by default the embedded model,
+    in-process), loaded once for all stages.
     """
-    backend = or_default(backend)
-    shared = {"seed": seed, "concurrency": concurrency, "progress": progress}
-    boot = bootstrap(
-        seeds,
-        out_dir,
-        num_instructions,
-        backend,
-        language=language,
-        **shared,
-        **bootstrap_options,
-    )
-    labels = classify(
-        out_dir,
-        backend,
-        seeds=seeds,
-        language=language,
-        examples=classify_examples,
-        prompt_dir=prompt_dir,
-        **shared,  # type: ignore[arg-type]
-    )
-    made = generate_instances(
-        out_dir,
-        backend,
-        seeds=seeds,
-        language=language,
-        max_instances=max_instances,
-        instance_examples=instance_examples,
-        max_tokens=instance_max_tokens,
-        max_input_chars=max_input_chars,
-        max_output_chars=max_output_chars,
-        prompt_dir=prompt_dir,
-        **shared,  # type: ignore[arg-type]
-    )
-    exported = export_run(
-        out_dir,
-        format=format,
-        include_seeds=include_seeds,
-        seeds=seeds,
-        language=language,
-        val_ratio=val_ratio,
-        seed=seed,
-        system_prompt=system_prompt,
-    )
-    return RunResult(Path(out_dir), boot, labels, made, exported)
+    state = open_run(seeds, out_dir, num_instructions=num_instructions, **options)
+    backend = backend or backend_from_config(state.config.backend)
+    return run_sync(run_state(state, backend), backend)
+
+
+async def arun(
+    seeds: SeedSource | RunConfig | None = None,
+    out_dir: str | Path | None = None,
+    num_instructions: int | None = None,
+    backend: Backend | None = None,
+    **options: Any,
+) -> RunResult:
+    """`run` for callers who own the event loop."""
+    state = open_run(seeds, out_dir, num_instructions=num_instructions, **options)
+    return await run_state(state, backend or backend_from_config(state.config.backend))
+
+
+async def run_state(state: RunState, backend: Backend) -> RunResult:
+    """Every stage, in order, on one opened run."""
+    boot = await bootstrap_stage(state, backend)
+    short = shortfall(boot, state.config.bootstrap.num_instructions)
+    warnings = [short] if short else []
+    labels = await classify_stage(state, backend)
+    made = await instances_stage(state, backend)
+    exported = export_stage(state)
+    return RunResult(state.rundir.root, boot, labels, made, exported, warnings)

@@ -5,10 +5,8 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from .llm.base import GenerationParams, Prompt
-from .templates import load_template
+from .llm.base import Prompt
 
 LAST_ITEM = 15
 """The model continues the list up to this item; generation stops when it starts item 16."""
@@ -20,29 +18,16 @@ class PromptStyle:
 
     chat: bool
     language: str = "en"
-    template: str | Path | None = None
 
-    def template_text(self) -> str:
-        name = "bootstrap_chat" if self.chat else "bootstrap_completion"
-        return load_template(name, self.language, self.template)
+    @property
+    def template_name(self) -> str:
+        """The bundled template of this style (`prompts/{name}.{language}.txt`)."""
+        return "bootstrap_chat" if self.chat else "bootstrap_completion"
 
     def stop(self) -> tuple[str, ...]:
         """Stop at item 16; completion mode also stops at the first blank line (paper's setting)."""
         item16 = (f"\n{LAST_ITEM + 1}.", f"\n{LAST_ITEM + 1} .", f"{LAST_ITEM + 1}.")
         return item16 if self.chat else ("\n\n", *item16)
-
-
-def reference_params(style: PromptStyle, **overrides: object) -> GenerationParams:
-    """The reference decoding: temperature 0.7, top_p 0.5, presence_penalty 2, 1024 tokens."""
-    params: dict[str, object] = {
-        "temperature": 0.7,
-        "top_p": 0.5,
-        "presence_penalty": 2.0,
-        "max_tokens": 1024,
-        "stop": style.stop(),
-    }
-    params.update({k: v for k, v in overrides.items() if v is not None})
-    return GenerationParams(**params)  # type: ignore[arg-type]
 
 
 def sample_instructions(
@@ -61,11 +46,9 @@ def sample_instructions(
     return chosen
 
 
-def encode_prompt(
-    instructions: Sequence[str], style: PromptStyle, template: str | None = None
-) -> Prompt:
+def encode_prompt(instructions: Sequence[str], style: PromptStyle, template: str) -> Prompt:
     """Number the instructions 1..k and leave item k+1 open for the model to write."""
-    text = template if template is not None else style.template_text()
+    text = template
     listed = "\n".join(f"{i}. {_one_line(inst)}" for i, inst in enumerate(instructions, start=1))
     filled = (
         text.replace("{tasks}", listed)

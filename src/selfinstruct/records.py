@@ -88,3 +88,48 @@ class AlpacaExample(_Record):
     def user_turn(self) -> str:
         """The user's message: the instruction, then the input (if any) after a blank line."""
         return f"{self.instruction}\n\n{self.input}" if self.input.strip() else self.instruction
+
+
+RAW_CHARS = 4000
+"""Raw model answers are stored up to this many characters (enough to see what went wrong)."""
+
+
+def clip(text: str, limit: int = RAW_CHARS) -> str:
+    """`text`, cut to `limit` characters with a marker saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [{len(text) - limit} more characters not stored]"
+
+
+class ClassificationRecord(_Record):
+    """One line of classification.jsonl: the model's verdict on one machine instruction."""
+
+    instruction: str
+    index: int
+    is_classification: bool
+    raw: str
+    fallback: bool = False
+
+
+class InstancesRecord(_Record):
+    """One line of instances.jsonl: the kept instances of one task and what was dropped."""
+
+    instruction: str
+    index: int
+    is_classification: bool
+    instances: list[Instance]
+    generated: int
+    dropped: dict[str, int]
+    task_dropped: str | None = None
+    finish_reason: str
+    raw: str
+
+
+class InstanceRejection(_Record):
+    """One line of instances_rejected.jsonl: a dropped example and why."""
+
+    instruction: str
+    index: int
+    input: str
+    output: str
+    reason: str

@@ -1,26 +1,39 @@
-"""The files of one run directory: every stage appends to its own file and resumes from it."""
+"""The files of one run directory and their readers: the only way stages see each other's output.
+
+Every stage appends to its own JSONL file and resumes from it; `usage.jsonl` is the token ledger
+(one line per batch of answers written, so the totals survive crashes and resumes); `run.json`
+records the settings each stage started with; `stats.json` holds one section per stage.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import DataError
-from .jsonl import write_json_atomic
+from .jsonl import read_jsonl, write_json_atomic
+from .records import (
+    ClassificationRecord,
+    InstancesRecord,
+    MachineInstruction,
+    Rejection,
+)
 
 
 @dataclass(frozen=True)
 class RunDir:
-    """Paths of a run directory (`--out DIR`)."""
+    """Paths and readers of a run directory (`--out DIR`)."""
 
     root: Path
 
     @classmethod
-    def of(cls, path: str | Path) -> RunDir:
+    def of(cls, path: str | Path, *, create: bool = True) -> RunDir:
         root = Path(path)
-        root.mkdir(parents=True, exist_ok=True)
+        if create:
+            root.mkdir(parents=True, exist_ok=True)
         return cls(root)
 
     @property
@@ -40,6 +53,10 @@ class RunDir:
         return self.root / "stats.json"
 
     @property
+    def usage(self) -> Path:
+        return self.root / "usage.jsonl"
+
+    @property
     def classification(self) -> Path:
         return self.root / "classification.jsonl"
 
@@ -55,12 +72,57 @@ class RunDir:
     def alpaca(self) -> Path:
         return self.root / "alpaca.jsonl"
 
+    # -- what the stages wrote ------------------------------------------------------------
+
+    def read_machine(self) -> list[MachineInstruction]:
+        """The accepted machine instructions, in the order bootstrap accepted them."""
+        return list(read_jsonl(self.machine_instructions, MachineInstruction))
+
+    def read_rejections(self) -> Iterator[Rejection]:
+        """The candidate instructions bootstrap rejected, with their reasons."""
+        return read_jsonl(self.rejected, Rejection)
+
+    def read_labels(self) -> dict[str, ClassificationRecord]:
+        """Classification verdicts by instruction (the first line of an instruction wins)."""
+        rows: dict[str, ClassificationRecord] = {}
+        for row in read_jsonl(self.classification, ClassificationRecord):
+            rows.setdefault(row.instruction, row)
+        return rows
+
+    def read_instance_tasks(self) -> dict[str, InstancesRecord]:
+        """Instance-generation results by instruction (the first line of an instruction wins)."""
+        rows: dict[str, InstancesRecord] = {}
+        for row in read_jsonl(self.instances, InstancesRecord):
+            rows.setdefault(row.instruction, row)
+        return rows
+
+    def read_usage(self, stage: str) -> dict[str, Any]:
+        """Tokens, requests and time a stage has spent over every invocation, from the ledger."""
+        total: dict[str, Any] = {
+            "requests": 0,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "elapsed_s": 0.0,
+            "invocations": 0,
+            "endpoints": {},
+        }
+        for line in read_jsonl(self.usage):
+            if line.get("stage") != stage:
+                continue
+            add_usage(total, line)
+        return total
+
+    # -- settings and stats ---------------------------------------------------------------
+
     def read_meta(self) -> dict[str, Any]:
-        """The run's settings (seeds, language, ...) written by `bootstrap`; {} when absent."""
+        """The run's recorded settings (run.json); {} when absent."""
         return _read_json(self.run_json)
 
     def write_meta(self, meta: dict[str, Any]) -> None:
         write_json_atomic(self.run_json, meta)
+
+    def read_stats(self) -> dict[str, Any]:
+        return _read_json(self.stats)
 
     def update_stats(self, stage: str, stage_stats: dict[str, Any]) -> None:
         """Replace one stage's section of stats.json, keeping the others."""
@@ -68,8 +130,19 @@ class RunDir:
         stats[stage] = stage_stats
         write_json_atomic(self.stats, stats)
 
-    def read_stats(self) -> dict[str, Any]:
-        return _read_json(self.stats)
+
+def add_usage(total: dict[str, Any], line: dict[str, Any]) -> None:
+    """Add one ledger line (or another total) into `total`."""
+    for key in ("requests", "prompt_tokens", "completion_tokens"):
+        total[key] += int(line.get(key, 0))
+    total["elapsed_s"] = round(total["elapsed_s"] + float(line.get("elapsed_s", 0.0)), 3)
+    total["invocations"] += int(line.get("invocations", 0))
+    for url, counts in (line.get("endpoints") or {}).items():
+        mine = total["endpoints"].setdefault(
+            url, {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
+        )
+        for key in mine:
+            mine[key] += int(counts.get(key, 0))
 
 
 def _read_json(path: Path) -> dict[str, Any]:

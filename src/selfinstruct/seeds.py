@@ -9,12 +9,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from .errors import SeedError
+from .jsonl import iter_jsonl
 from .records import Instance, SeedTask
 
 BUNDLED = ("en", "zh")
+_BOOL = TypeAdapter(bool)
+"""How both seed formats read `is_classification` (true/false, yes/no, 1/0)."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ def load_seeds(source: str | Path) -> list[SeedTask]:
     if text.lstrip().startswith("["):
         rows = list(_json_array_rows(path, text))
     else:
-        rows = list(_jsonl_rows(path, text))
+        rows = list(_jsonl_rows(path))
     if not rows:
         raise SeedError(str(path), None, None, "file holds no seed tasks")
     if all("instances" not in row for _, row in rows):
@@ -79,6 +82,10 @@ def _read_text(path: Path) -> str:
         raise SeedError(str(path), None, None, "file not found") from None
     except IsADirectoryError:
         raise SeedError(str(path), None, None, "is a directory, expected a seed file") from None
+    except PermissionError:
+        raise SeedError(str(path), None, None, "permission denied: cannot read the file") from None
+    except OSError as exc:
+        raise SeedError(str(path), None, None, f"cannot read the file: {exc.strerror}") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -88,14 +95,8 @@ def _read_text(path: Path) -> str:
         ) from None
 
 
-def _jsonl_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SeedError(str(path), number, None, f"broken JSON: {exc.msg}") from None
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, row in iter_jsonl(path, on_torn="error", error=SeedError):
         if not isinstance(row, dict):
             raise SeedError(str(path), number, None, "expected a JSON object on each line")
         yield number, row
@@ -150,9 +151,10 @@ def _alpaca_tasks(path: Path, rows: list[tuple[int, dict[str, Any]]]) -> list[Se
         except ValidationError as exc:
             field, msg = _first_error(exc)
             raise SeedError(str(path), line, field, msg) from None
-        label = row.get("is_classification", False)
-        if not isinstance(label, bool):
-            raise SeedError(str(path), line, "is_classification", "must be true or false")
+        try:
+            label = _BOOL.validate_python(row.get("is_classification", False))
+        except ValidationError:
+            raise SeedError(str(path), line, "is_classification", "must be true or false") from None
         task = by_instruction.get(instruction)
         if task is None:
             n = len(by_instruction)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from pathlib import Path
 from typing import Any
 
-from ..config import read_config_file
+from ..config_files import read_config_mapping
 from ..errors import ConfigError
 from ..finetune.config import FinetuneConfig
 
@@ -96,7 +97,7 @@ def _names(value: str) -> list[str]:
 
 def collect_options(args: argparse.Namespace) -> dict[str, Any]:
     """Defaults < --config file < flags given; checks the file's keys."""
-    file_values = read_config_file(args.config) if args.config else {}
+    file_values = read_config_mapping(Path(args.config)) if args.config else {}
     known = set(FinetuneConfig.model_fields) | set(RUN_KEYS)
     unknown = sorted(set(file_values) - known)
     if unknown:

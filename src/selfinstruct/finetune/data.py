@@ -7,7 +7,6 @@ builds tensors, and it imports torch when it is called.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DataError
-from ..export import as_messages
+from ..formats import as_messages
+from ..jsonl import iter_jsonl
 from ..records import AlpacaExample
 
 IGNORE = -100
@@ -73,28 +73,11 @@ def load_conversations(path: str | Path) -> list[Conversation]:
     if not path.is_file():
         raise DataError(str(path), None, None, "training data file not found")
     out: list[Conversation] = []
-    for number, row in _numbered_rows(path):
+    for number, row in iter_jsonl(path, on_torn="error"):
         out.append(Conversation(_row_messages(row, str(path), number), f"{path}:{number}"))
     if not out:
         raise DataError(str(path), None, None, "no training examples: the file is empty")
     return out
-
-
-def _numbered_rows(path: Path) -> list[tuple[int, Any]]:
-    """(line number, parsed row) for every non-blank line; a last line may lack its newline."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(str(path), None, None, f"not UTF-8 text: {exc}") from None
-    rows: list[tuple[int, Any]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append((number, json.loads(line)))
-        except json.JSONDecodeError as exc:
-            raise DataError(str(path), number, None, f"broken JSON line: {exc}") from None
-    return rows
 
 
 def _row_messages(row: Any, path: str, line: int) -> list[dict[str, str]]:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypedDict, TypeVar, runtime_checkable
-
-T = TypeVar("T")
+from typing import Literal, Protocol, TypedDict, runtime_checkable
 
 
 class ChatMessage(TypedDict):
@@ -43,6 +40,8 @@ class Completion:
     finish_reason: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    endpoint: str = ""
+    """The URL of the endpoint that answered ("" for in-process backends)."""
 
 
 @dataclass
@@ -98,35 +97,17 @@ class Backend(Protocol):
     ) -> list[Completion]: ...
 
 
-def run_closing(backend: Backend, main: Coroutine[Any, Any, T]) -> T:
-    """`asyncio.run(main)`, then close the backend's connections inside that same loop.
-
-    HTTP connections belong to the loop that opened them; closing them there keeps the next
-    stage's loop, and the interpreter's exit, free of "Event loop is closed" errors.
-    """
-
-    async def closing() -> T:
-        try:
-            return await main
-        finally:
-            aclose = getattr(backend, "aclose", None)
-            if aclose is not None:
-                await aclose()
-
-    return asyncio.run(closing())
+async def acomplete(
+    backend: Backend, prompts: Sequence[Prompt], params: GenerationParams | None = None
+) -> list[Completion]:
+    """`backend.acomplete` with default parameters: for callers who own the event loop."""
+    return await backend.acomplete(prompts, params or GenerationParams())
 
 
 def complete(
     backend: Backend, prompts: Sequence[Prompt], params: GenerationParams | None = None
 ) -> list[Completion]:
-    """Run `backend.acomplete` from synchronous code (scripts, notebooks without a loop)."""
-    params = params or GenerationParams()
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return run_closing(backend, backend.acomplete(prompts, params))
-    # Inside a running loop (Jupyter): run in a worker thread with its own loop.
-    import concurrent.futures
+    """Completions from synchronous code: scripts, and notebooks whose event loop is running."""
+    from ..sync import run_sync
 
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(run_closing, backend, backend.acomplete(prompts, params)).result()
+    return run_sync(acomplete(backend, prompts, params), closing=backend)

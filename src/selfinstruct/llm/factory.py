@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..errors import ConfigError
 from .base import Backend
+
+if TYPE_CHECKING:
+    from ..config import BackendConfig
 
 BackendName = Literal["openai", "transformers"]
 
@@ -43,6 +46,34 @@ def make_backend(
     raise ConfigError(f"unknown backend {backend!r}: choose 'openai' or 'transformers'")
 
 
-def or_default(backend: Backend | None) -> Backend:
-    """`backend`, or the embedded default model in-process when none is given."""
-    return backend if backend is not None else make_backend("transformers")
+def backend_from_config(config: BackendConfig) -> Backend:
+    """The backend a run's `[backend]` options name (the embedded model when none is named)."""
+    return make_backend(
+        config.backend,
+        model=config.model,
+        base_url=config.base_url,
+        api_key_env=config.api_key_env,
+        concurrency=config.concurrency,
+        adapter=config.adapter,
+        chat=True if config.chat is None else config.chat,
+        batch_size=config.batch_size,
+    )
+
+
+def backend_settings(backend: Backend, chat: bool) -> dict[str, object]:
+    """What about a backend changes the data it generates: recorded with a stage's settings."""
+    info = backend.info
+    return {
+        "backend": info.name,
+        "model": info.model,
+        "chat": chat,
+        "adapter": info.extra.get("adapter") or None,
+    }
+
+
+async def resolve_model(backend: Backend) -> str:
+    """The backend's model name, asking the server for it when none was given."""
+    resolve = getattr(backend, "aresolve_model", None)
+    if resolve is not None:
+        return await resolve()
+    return backend.info.model

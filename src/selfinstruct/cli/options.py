@@ -1,0 +1,87 @@
+"""Command-line flags generated from RunConfig: names, types, choices and help come from the model.
+
+Every flag defaults to None here, so a `--config` file can fill what the command line left out;
+the real default shows in `--help`, taken from the field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import types
+import typing
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from ..config import RunConfig, option_meta
+from ..config_files import config_from_sources
+
+RUN_WIDE = ("seeds", "out", "language", "seed", "prompt_dir", "progress", "force")
+
+
+def add_options(
+    parser: argparse.ArgumentParser, sections: Iterable[str], run_wide: Iterable[str] = RUN_WIDE
+) -> None:
+    """Add the run-wide flags named in `run_wide`, then every flag of the given sections."""
+    group = parser.add_argument_group("run")
+    for name in run_wide:
+        _add(group, RunConfig, name)
+    for section in sections:
+        model = RunConfig.model_fields[section].annotation
+        group = parser.add_argument_group(section, model.__doc__)  # type: ignore[union-attr]
+        for name in model.model_fields:  # type: ignore[union-attr]
+            _add(group, model, name)  # type: ignore[arg-type]
+    parser.add_argument(
+        "--config", metavar="FILE", help="TOML or YAML file of options (see --dump-config)"
+    )
+
+
+def _add(group: Any, model: type[BaseModel], name: str) -> None:
+    info = model.model_fields[name]
+    flag = "--" + option_meta(model, name)["flag"]
+    dest = flag[2:].replace("-", "_")
+    default = info.default
+    shown = "" if default is None else f" (default: {_show(default)})"
+    kwargs: dict[str, Any] = {"dest": dest, "default": None, "help": f"{info.description}{shown}"}
+    kind, choices = _arg_kind(info.annotation)
+    if kind is bool:
+        kwargs["action"] = argparse.BooleanOptionalAction
+    elif kind is list:
+        kwargs.update(metavar="A,B", type=str)
+    else:
+        kwargs["type"] = kind
+        if choices:
+            kwargs["choices"] = choices
+        else:
+            kwargs["metavar"] = {int: "N", float: "F", Path: "PATH"}.get(kind, "TEXT")
+    group.add_argument(flag, **kwargs)
+
+
+def _show(value: Any) -> str:
+    return ",".join(value) if isinstance(value, list) else str(value)
+
+
+def _arg_kind(annotation: Any) -> tuple[Any, tuple[str, ...] | None]:
+    """The argparse type of a field (bool, list, int, float, str, Path) and its choices."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return _arg_kind(args[0])
+    if typing.get_origin(annotation) is Literal:
+        return str, tuple(str(a) for a in typing.get_args(annotation))
+    if typing.get_origin(annotation) is list:
+        return list, None
+    return annotation, None
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """Validated configuration: defaults, then the `--config` file, then the flags given."""
+    from ..config import flat_options
+
+    flags = {
+        name: getattr(args, name)
+        for name in flat_options()
+        if getattr(args, name, None) is not None
+    }
+    return config_from_sources(getattr(args, "config", None), flags)
