@@ -128,6 +128,9 @@ class InstancesConfig(Section):
     )
     max_input_chars: int = opt(1000, "drop instances with a longer input", ge=1)
     max_output_chars: int = opt(1000, "drop instances with a longer output", ge=1)
+    presence_penalty: float = opt(
+        1.5, "presence penalty (the original's 1.5)", ge=-2, le=2, flag="instance-presence-penalty"
+    )
 
 
 class ExportConfig(Section):

@@ -150,7 +150,11 @@ async def run_stage(state: RunState, backend: Backend) -> InstancesResult:
         InstanceFilterConfig(c.max_instances, c.max_input_chars, c.max_output_chars),
         labels,
         GenerationParams(
-            max_tokens=c.max_tokens, temperature=0.0, stop=words.stop(), seed=state.config.seed
+            max_tokens=c.max_tokens,
+            temperature=0.0,
+            presence_penalty=c.presence_penalty,
+            stop=words.stop(),
+            seed=state.config.seed,
         ),
     )
     done = state.rundir.read_instance_tasks()
