@@ -30,8 +30,12 @@ def run_sync(main: Coroutine[Any, Any, T], closing: Any = None) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(_guarded(main, closing))
-    return _run_on_thread(main, closing)
+        running = False  # (not run in this except block: errors would chain to it)
+    else:
+        running = True
+    if running:
+        return _run_on_thread(main, closing)
+    return asyncio.run(_guarded(main, closing))
 
 
 async def _guarded(main: Coroutine[Any, Any, T], closing: Any) -> T:
