@@ -3,7 +3,7 @@
 # seeds -> 5 new instructions -> classification -> instances -> runs/demo/alpaca.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh demo
 OUT=${OUT:-runs/demo}
 # Short responses keep the embedded 135M model to a few minutes on a laptop CPU.
 .venv/bin/selfinstruct run --seeds en --out "$OUT" --num-instructions "${N:-5}" \

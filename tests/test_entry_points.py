@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,11 @@ def test_ctrl_c_in_a_running_loop_stops_the_worker_and_keeps_the_books(tmp_path:
 
         def interrupt() -> None:
             started.wait(10)
+            pool = tmp_path / "machine_instructions.jsonl"
+            for _ in range(200):  # once the answered requests are in the pool
+                if pool.exists() and pool.stat().st_size:
+                    break
+                time.sleep(0.05)
             os.kill(os.getpid(), signal.SIGINT)
 
         threading.Thread(target=interrupt, daemon=True).start()
@@ -111,7 +117,9 @@ def test_finetune_train_inside_a_running_loop(local_model: str, tmp_path: Path) 
     from selfinstruct.finetune import train
 
     data = tmp_path / "alpaca.jsonl"
-    rows = [{"instruction": f"Say the number {i}.", "input": "", "output": str(i)} for i in range(8)]
+    rows = [
+        {"instruction": f"Say the number {i}.", "input": "", "output": str(i)} for i in range(8)
+    ]
     data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
     async def cell() -> object:

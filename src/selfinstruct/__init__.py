@@ -57,6 +57,7 @@ from .records import (
 )
 from .rundir import RunDir
 from .seeds import SeedSummary, load_seeds, summarize
+from .similarity import Decision, SimilarityIndex, get_tokenizer
 
 if TYPE_CHECKING:
     from .llm.openai_backend import OpenAIBackend
@@ -95,6 +96,7 @@ __all__ = [
     "Completion",
     "ConfigError",
     "DataError",
+    "Decision",
     "ExportConfig",
     "ExportResult",
     "GenerationParams",
@@ -116,6 +118,7 @@ __all__ = [
     "SeedTask",
     "SelfInstructError",
     "SimilarInstruction",
+    "SimilarityIndex",
     "Terminated",
     "TransformersBackend",
     "Usage",
@@ -129,6 +132,7 @@ __all__ = [
     "complete",
     "export_run",
     "generate_instances",
+    "get_tokenizer",
     "load_seeds",
     "make_backend",
     "run",

@@ -5,7 +5,8 @@ The CLI flags (`selfinstruct.cli.options`), `--config` TOML/YAML files, the keyw
 these models. A field's flag is its name with dashes, unless `flag=` gives another (the same name
 in two sections, such as `max_tokens`); the keyword argument is the flag with underscores.
 `data=False` marks options that do not change what a run generates (how many, how fast), so a
-rerun may change them freely; the rest are recorded in `run.json` at the start of a run.
+rerun may change them freely; the rest are recorded in `run.json` at the start of a run (prompt
+files by the fingerprint of the text they hold, not by their path).
 """
 
 from __future__ import annotations
@@ -58,6 +59,15 @@ class BackendConfig(Section):
     api_key_env: str = opt("OPENAI_API_KEY", "environment variable with the API key", data=False)
     concurrency: int = opt(8, "requests in flight at once", ge=1, data=False)
     batch_size: int = opt(8, "prompts per forward pass (transformers backend)", ge=1, data=False)
+    request_timeout: float = opt(
+        600.0, "seconds one whole request may take, however slowly the server sends", gt=0,
+        data=False,
+    )  # fmt: skip
+    retry_budget: float = opt(
+        180.0, "seconds a failing request keeps retrying (rides out a server restart)", ge=0,
+        data=False,
+    )  # fmt: skip
+    max_attempts: int = opt(30, "attempts per request before giving up", ge=1, data=False)
     chat: bool | None = opt(None, "chat messages, or plain completion prompts; default: chat")
     adapter: str | None = opt(None, "LoRA adapter directory (transformers backend)")
 
@@ -81,7 +91,7 @@ class BootstrapConfig(Section):
     threshold: float = opt(0.7, "reject a candidate whose ROUGE-L F exceeds this", gt=0, le=1)
     num_prompt_instructions: int = opt(8, "in-context instructions per prompt", ge=1)
     num_machine_instructions: int = opt(2, "of those, drawn from the machine pool", ge=0)
-    template: Path | None = opt(None, "your own bootstrap prompt template file")
+    template: Path | None = opt(None, "your own bootstrap prompt template file", data=False)
     blacklist: list[str] | None = opt(
         None, "keywords that reject an instruction, comma-separated (default: the paper's)"
     )
@@ -152,7 +162,7 @@ class RunConfig(BaseModel):
     language: Literal["en", "zh"] | None = opt(None, "en or zh; default: from the seeds")
     seed: int = opt(42, "seed of every random choice (and of sampling)")
     prompt_dir: Path | None = opt(
-        None, "directory of prompt files replacing the bundled ones (same file names)"
+        None, "directory of prompt files replacing the bundled ones (same file names)", data=False
     )
     progress: bool = opt(True, "progress bars", data=False)
     force: bool = opt(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
 
 from ..errors import ConfigError
 from .base import Backend
@@ -10,53 +12,46 @@ from .base import Backend
 if TYPE_CHECKING:
     from ..config import BackendConfig
 
-BackendName = Literal["openai", "transformers"]
 
+def make_backend(backend: str | None = None, **options: Any) -> Backend:
+    """`openai`: any OpenAI-compatible server; `transformers` (the default): in-process.
 
-def make_backend(
-    backend: str | None = None,
-    *,
-    model: str | None = None,
-    base_url: str | list[str] | None = None,
-    api_key_env: str = "OPENAI_API_KEY",
-    concurrency: int = 8,
-    adapter: str | None = None,
-    chat: bool = True,
-    batch_size: int = 8,
-) -> Backend:
-    """`openai`: any OpenAI-compatible server; `transformers` (the default): in-process."""
-    if backend is None:
-        backend = "openai" if base_url else "transformers"
-    if backend == "openai":
-        from .openai_backend import OpenAIBackend
+    `options` are the fields of the run configuration's backend section (`model`, `base_url`,
+    `concurrency`, `request_timeout`, ...), with the same defaults and checks.
+    """
+    from ..config import BackendConfig
+    from ..config_files import describe_error
 
-        return OpenAIBackend(
-            model=model,
-            base_url=base_url,
-            api_key_env=api_key_env,
-            max_concurrency=concurrency,
-            chat=chat,
-        )
-    if backend == "transformers":
-        if base_url:
-            raise ConfigError("--base-url is for --backend openai; drop it or switch backend")
-        from .transformers_backend import TransformersBackend
-
-        return TransformersBackend(model=model, adapter=adapter, batch_size=batch_size, chat=chat)
-    raise ConfigError(f"unknown backend {backend!r}: choose 'openai' or 'transformers'")
+    try:
+        config = BackendConfig(backend=backend, **options)
+    except ValidationError as exc:
+        raise ConfigError(describe_error(exc, "make_backend", as_flags=False)) from None
+    return backend_from_config(config)
 
 
 def backend_from_config(config: BackendConfig) -> Backend:
     """The backend a run's `[backend]` options name (the embedded model when none is named)."""
-    return make_backend(
-        config.backend,
+    name = config.backend or ("openai" if config.base_url else "transformers")
+    if name == "openai":
+        from .openai_backend import OpenAIBackend
+
+        return OpenAIBackend(
+            model=config.model,
+            base_url=config.base_url,
+            api_key_env=config.api_key_env,
+            max_concurrency=config.concurrency,
+            timeout=config.request_timeout,
+            chat=True if config.chat is None else config.chat,
+            retry_budget=config.retry_budget,
+            max_attempts=config.max_attempts,
+        )
+    from .transformers_backend import TransformersBackend
+
+    return TransformersBackend(
         model=config.model,
-        base_url=config.base_url,
-        api_key_env=config.api_key_env,
-        concurrency=config.concurrency,
         adapter=config.adapter,
-        chat=True if config.chat is None else config.chat,
         batch_size=config.batch_size,
+        chat=True if config.chat is None else config.chat,
     )
 
 
