@@ -50,8 +50,9 @@ def test_cli_bootstrap_20_against_llama_server(llama_server: LlamaServer, tmp_pa
         "--concurrency", "4", "--seed", "1", "--max-tokens", "400", "--no-progress",
     ]  # fmt: skip
     assert main(args) == 0
-    stats = check_run(tmp_path, 20)
-    assert stats["backend"] == "openai"
+    check_run(tmp_path, 20)
+    settings = json.loads(RunDir.of(tmp_path).run_json.read_text())["settings"]["bootstrap"]
+    assert (settings["backend"], settings["model"]) == ("openai", llama_server.model)
     # rerunning the same command finds the target reached and changes nothing
     before = RunDir.of(tmp_path).machine_instructions.read_text()
     assert main(args) == 0
@@ -66,5 +67,6 @@ def test_cli_bootstrap_in_process_transformers(local_model: str, tmp_path: Path)
         "--seed", "3", "--max-tokens", "160", "--no-progress",
     ]  # fmt: skip
     assert main(args) == 0
-    stats = check_run(tmp_path, 3)
-    assert stats["backend"] == "transformers"
+    check_run(tmp_path, 3)
+    settings = json.loads(RunDir.of(tmp_path).run_json.read_text())["settings"]["bootstrap"]
+    assert settings["backend"] == "transformers" and settings["chat"] is True

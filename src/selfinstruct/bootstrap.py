@@ -70,45 +70,17 @@ async def abootstrap(
 
 
 async def run_stage(state: RunState, backend: Backend) -> BootstrapResult:
-    """The bootstrap stage of a run."""
-    loop = await _Loop.create(state, backend)
-    return await loop.run()
+    """The bootstrap stage of a run (the backend is not touched when the target is reached)."""
+    return await _Loop(state, backend).run()
 
 
 class _Loop:
-    """State of one bootstrap invocation: the pool, its similarity index, books and settings."""
-
-    @classmethod
-    async def create(cls, state: RunState, backend: Backend) -> _Loop:
-        await resolve_model(backend)
-        return cls(state, backend)
+    """One bootstrap invocation: its books, and when there is work, the pool and the prompts."""
 
     def __init__(self, state: RunState, backend: Backend) -> None:
         self.state, self.backend = state, backend
         self.config = c = state.config.bootstrap
-        chat = state.chat(backend)
-        self.style = PromptStyle(chat=chat, language=state.language)
-        self.template = state.template(self.style.template_name, c.template)
-        self.params = GenerationParams(
-            max_tokens=c.max_tokens,
-            temperature=c.temperature,
-            top_p=c.top_p,
-            presence_penalty=c.presence_penalty,
-            stop=self.style.stop(),
-        )
-        state.claim(
-            "bootstrap",
-            {
-                **state.config.data_settings("bootstrap"),
-                **backend_settings(backend, chat),
-                "template": text_digest(self.template),
-            },
-        )
-        self.seed_instructions = [t.instruction for t in state.seeds]
-        self.pool = Pool(
-            c, state.language, self.seed_instructions, [m.instruction for m in state.machine]
-        )
-        self.machine = self.pool.machine
+        self.machine = [m.instruction for m in state.machine]
         counts: Counter[str] = Counter(accepted=len(self.machine))
         counts.update(r.reason for r in state.rundir.read_rejections())
         self.log = StageLog(
@@ -132,18 +104,45 @@ class _Loop:
         self._tokens_at_start = (
             self.log.usage["prompt_tokens"] + self.log.usage["completion_tokens"]
         )
+        self.pool: Pool | None = None
+
+    async def _prepare(self) -> None:
+        """Settle the prompt style and decoding, record the settings, build the pool's index."""
+        state, c = self.state, self.config
+        await resolve_model(self.backend)
+        chat = state.chat(self.backend)
+        self.style = PromptStyle(chat=chat, language=state.language)
+        self.template = state.template(self.style.template_name, c.template)
+        self.params = GenerationParams(
+            max_tokens=c.max_tokens,
+            temperature=c.temperature,
+            top_p=c.top_p,
+            presence_penalty=c.presence_penalty,
+            stop=self.style.stop(),
+        )
+        settings = {
+            **state.config.data_settings("bootstrap"),
+            **backend_settings(self.backend, chat),
+            "template": text_digest(self.template),
+        }
+        state.claim("bootstrap", settings)
+        self.seed_instructions = [t.instruction for t in state.seeds]
+        self.pool = Pool(c, state.language, self.seed_instructions, self.machine)
+        self.machine = self.pool.machine
 
     async def run(self) -> BootstrapResult:
         start = len(self.machine)
         stopped = "target_reached"
         try:
             if len(self.machine) < self.config.num_instructions:
+                await self._prepare()
                 stopped = await self._schedule()
         except BaseException as exc:
             stopped = stop_reason(exc)
             raise
         finally:
-            self.pool.close()
+            if self.pool is not None:
+                self.pool.close()
             stats = self.log.close(stopped)
             self.state.forget("machine")
         return BootstrapResult(
@@ -270,8 +269,6 @@ class _Loop:
             "rejected": sum(rejected.values()),
             "rejected_by_reason": dict(sorted(rejected.items())),
             "language": self.state.language,
-            "backend": self.backend.info.name,
-            "model": self.backend.info.model,
         }
 
 

@@ -174,15 +174,15 @@ async def run_stage(state: RunState, backend: Backend) -> ClassifyResult:
     """The classify stage of a run: label what is not labelled yet."""
     state.require(state.rundir.machine_instructions, "bootstrap")
     c = state.config.classify
-    chat = state.chat(backend)
-    template = state.template("classify")
-    examples = pick_examples(state.seeds, c.examples, state.config.seed)
-    stage = ClassifyStage(
-        ClassifyPrompt.build(template, examples, state.language, chat),
-        params_for(chat, state.config.seed),
-    )
     done = state.labels
     todo = [m for m in state.machine if m.instruction not in done]
+
+    def make_stage(chat: bool) -> tuple[ClassifyStage, dict[str, Any]]:
+        template = state.template("classify")
+        examples = pick_examples(state.seeds, c.examples, state.config.seed)
+        prompt = ClassifyPrompt.build(template, examples, state.language, chat)
+        stage = ClassifyStage(prompt, params_for(chat, state.config.seed))
+        return stage, {"template": text_digest(template)}
 
     def summarize(counts: Counter[str]) -> dict[str, Any]:
         return {
@@ -202,12 +202,12 @@ async def run_stage(state: RunState, backend: Backend) -> ClassifyResult:
         stats = await run_model_stage(
             state,
             backend,
-            stage,
+            "classify",
+            make_stage,
             todo=todo,
             done=done.values(),
             counts_of=counts_of,
             summarize=summarize,
-            settings={"template": text_digest(template)},
             kept_file=state.rundir.classification,
         )
     finally:

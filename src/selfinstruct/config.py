@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -23,12 +24,20 @@ SECTIONS = ("backend", "bootstrap", "classify", "instances", "export")
 
 
 def opt(
-    default: Any, help: str, *, flag: str | None = None, data: bool = True, **bounds: Any
+    default: Any,
+    help: str,
+    *,
+    flag: str | None = None,
+    data: bool = True,
+    allowed: str | None = None,
+    **bounds: Any,
 ) -> Any:
-    """A config field: default, one-line help, bounds (ge, gt, le, lt) and CLI metadata."""
-    return Field(
-        default, description=help, json_schema_extra={"flag": flag, "data": data}, **bounds
-    )
+    """A config field: default, one-line help, bounds (ge, gt, le, lt) and CLI metadata.
+
+    `allowed` words the values the field takes when its type alone does not say it well.
+    """
+    extra = {"flag": flag, "data": data, "allowed": allowed}
+    return Field(default, description=help, json_schema_extra=extra, **bounds)
 
 
 class Section(BaseModel):
@@ -44,6 +53,18 @@ def _comma_list(value: Any) -> Any:
     return value
 
 
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be an endpoint's base URL, or None."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError when out of range
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "expected http://host[:port]/v1 or https://..."
+    return None
+
+
 class BackendConfig(Section):
     """Which LLM to talk to and how hard; shared by every stage that calls a model."""
 
@@ -54,7 +75,10 @@ class BackendConfig(Section):
     )
     model: str | None = opt(None, "model name, HF id, local dir or .gguf; default: bundled model")
     base_url: list[str] | None = opt(
-        None, "OpenAI-compatible endpoint(s), comma-separated", data=False
+        None,
+        "OpenAI-compatible endpoint(s), comma-separated",
+        data=False,
+        allowed="http:// or https:// URLs (ending in /v1), comma-separated",
     )
     api_key_env: str = opt("OPENAI_API_KEY", "environment variable with the API key", data=False)
     concurrency: int = opt(8, "requests in flight at once", ge=1, data=False)
@@ -72,6 +96,15 @@ class BackendConfig(Section):
     adapter: str | None = opt(None, "LoRA adapter directory (transformers backend)")
 
     _split = field_validator("base_url", mode="before")(_comma_list)
+
+    @field_validator("base_url")
+    @classmethod
+    def _urls(cls, urls: list[str] | None) -> list[str] | None:
+        for url in urls or []:
+            problem = url_problem(url)
+            if problem:
+                raise ValueError(f"{url!r}: {problem}")
+        return urls
 
     @model_validator(mode="after")
     def _consistent(self) -> BackendConfig:

@@ -107,7 +107,8 @@ def describe_error(exc: ValidationError, source: str, *, as_flags: bool) -> str:
         key = ".".join(loc) or "config"
     given = f" = {json.dumps(err['input'], default=str)}" if "input" in err and loc else ""
     allowed = f"; allowed: {allowed_values(field[0].model_fields[field[1]])}" if field else ""
-    return f"{source}: {key}{given}: {err['msg']}{allowed}"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return f"{source}: {key}{given}: {message}{allowed}"
 
 
 def _field_at(loc: list[str]) -> tuple[type[BaseModel], str] | None:
@@ -123,6 +124,9 @@ def _field_at(loc: list[str]) -> tuple[type[BaseModel], str] | None:
 
 def allowed_values(info: FieldInfo) -> str:
     """The values a field takes, in words: "an integer >= 1", "one of: a, b", ..."""
+    extra = info.json_schema_extra
+    if isinstance(extra, dict) and extra.get("allowed"):
+        return str(extra["allowed"])
     kinds = _kinds(info.annotation)
     bounds = _bounds(info)
     parts = []

@@ -142,23 +142,25 @@ async def run_stage(state: RunState, backend: Backend) -> InstancesResult:
             f"{len(missing)} instruction(s) not classified yet (first: {missing[0][:60]!r}); "
             f"run `selfinstruct classify --out {state.rundir.root}` first",
         )
-    chat = state.chat(backend)
-    templates = {kind: state.template(name) for kind, name in TEMPLATES.items()}
-    words = LABELS[state.language]
-    stage = InstancesStage(
-        InstancePrompts(templates, tuple(state.seeds), words, c.examples, state.config.seed, chat),
-        InstanceFilterConfig(c.max_instances, c.max_input_chars, c.max_output_chars),
-        labels,
-        GenerationParams(
+    done = state.rundir.read_instance_tasks()
+    todo = [m for m in state.machine if m.instruction not in done]
+
+    def make_stage(chat: bool) -> tuple[InstancesStage, dict[str, Any]]:
+        templates = {kind: state.template(name) for kind, name in TEMPLATES.items()}
+        words = LABELS[state.language]
+        prompts = InstancePrompts(
+            templates, tuple(state.seeds), words, c.examples, state.config.seed, chat
+        )
+        params = GenerationParams(
             max_tokens=c.max_tokens,
             temperature=0.0,
             presence_penalty=c.presence_penalty,
             stop=words.stop(),
             seed=state.config.seed,
-        ),
-    )
-    done = state.rundir.read_instance_tasks()
-    todo = [m for m in state.machine if m.instruction not in done]
+        )
+        limits = InstanceFilterConfig(c.max_instances, c.max_input_chars, c.max_output_chars)
+        stage = InstancesStage(prompts, limits, labels, params)
+        return stage, {"templates": [text_digest(templates[k]) for k in (True, False)]}
 
     def summarize(counts: Counter[str]) -> dict[str, Any]:
         return {
@@ -178,7 +180,8 @@ async def run_stage(state: RunState, backend: Backend) -> InstancesResult:
     stats = await run_model_stage(
         state,
         backend,
-        stage,
+        "instances",
+        make_stage,
         todo=todo,
         done=done.values(),
         counts_of=counts_of,
@@ -186,7 +189,6 @@ async def run_stage(state: RunState, backend: Backend) -> InstancesResult:
         kept_file=state.rundir.instances,
         rejected_file=state.rundir.instances_rejected,
         unit="task",
-        settings={"templates": [text_digest(templates[True]), text_digest(templates[False])]},
         postfix=lambda counts: {"instances": counts["kept"]},
     )
     return InstancesResult(state.rundir.root, int(stats["tasks"]), len(todo), stats)

@@ -176,54 +176,45 @@ def stop_reason(exc: BaseException | None) -> str:
 async def run_model_stage(
     state: RunState,
     backend: Backend,
-    stage: ModelStage[R],
+    name: str,
+    make_stage: Callable[[bool], tuple[ModelStage[R], dict[str, Any]]],
     *,
     todo: Sequence[R],
     done: Iterable[BaseModel],
     counts_of: Callable[[Any], Mapping[str, int]],
     summarize: Callable[[Counter[str]], dict[str, Any]],
-    settings: dict[str, Any],
     kept_file: Path,
     rejected_file: Path | None = None,
     unit: str = "inst",
     postfix: Callable[[Counter[str]], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Run `stage` over `todo` with its books kept; return its section of stats.json.
+    """Run stage `name` over `todo` with its books kept; return its section of stats.json.
 
-    `done` are the lines the stage's file already holds (their counts start the books);
-    `settings` are recorded in run.json with the stage's options and the backend's identity.
+    `make_stage(chat)` builds the stage and the settings to record with it (in run.json, with
+    the stage's options and the backend's identity); it is called, and the backend touched,
+    only when there is work to do. `done` are the lines the stage's file already holds.
     """
+    stage = None
     if todo:
         await resolve_model(backend)
-        state.claim(
-            stage.name,
-            {
-                **state.config.data_settings(stage.name),
-                **backend_settings(backend, state.chat(backend)),
-                **settings,
-            },
-        )
+        chat = state.chat(backend)
+        stage, settings = make_stage(chat)
+        backend_id = backend_settings(backend, chat)
+        state.claim(name, {**state.config.data_settings(name), **backend_id, **settings})
     counts: Counter[str] = Counter()
     finished = 0
     for line in done:
         counts.update(counts_of(line))
         finished += 1
     log = StageLog(
-        state.rundir,
-        stage.name,
-        kept_file=kept_file,
-        rejected_file=rejected_file,
-        counts=counts,
-        summarize=summarize,
-        total=finished + len(todo),
-        done=finished,
-        unit=unit,
-        progress=state.config.progress,
-        postfix=postfix,
-    )
+        state.rundir, name, kept_file=kept_file, rejected_file=rejected_file,
+        counts=counts, summarize=summarize, total=finished + len(todo), done=finished,
+        unit=unit, progress=state.config.progress, postfix=postfix,
+    )  # fmt: skip
     stopped = "complete"
     try:
-        await Runner(stage, backend, log, state.config.backend.concurrency).run(todo)
+        if stage is not None:
+            await Runner(stage, backend, log, state.config.backend.concurrency).run(todo)
     except BaseException as exc:
         stopped = stop_reason(exc)
         raise

@@ -47,6 +47,8 @@ class RunState:
             )
         if config.prompt_dir is not None and not Path(config.prompt_dir).is_dir():
             raise ConfigError(f"--prompt-dir {config.prompt_dir}: no such directory")
+        if Path(config.out).exists() and not Path(config.out).is_dir():
+            raise ConfigError(f"--out {config.out} is a file: pass a directory for the run")
         rundir = RunDir.of(config.out)
         meta = rundir.read_meta()
         tasks, name = _settle_seeds(config, meta, seeds)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from ..errors import ConfigError
-from .base import Backend
+from .base import Backend, BackendInfo, Completion, GenerationParams, Prompt, Usage
 
 if TYPE_CHECKING:
     from ..config import BackendConfig
@@ -45,14 +46,53 @@ def backend_from_config(config: BackendConfig) -> Backend:
             retry_budget=config.retry_budget,
             max_attempts=config.max_attempts,
         )
-    from .transformers_backend import TransformersBackend
 
-    return TransformersBackend(
-        model=config.model,
-        adapter=config.adapter,
-        batch_size=config.batch_size,
-        chat=True if config.chat is None else config.chat,
-    )
+    def load() -> Backend:
+        from .transformers_backend import TransformersBackend
+
+        return TransformersBackend(
+            model=config.model,
+            adapter=config.adapter,
+            batch_size=config.batch_size,
+            chat=True if config.chat is None else config.chat,
+        )
+
+    return DeferredBackend(load)
+
+
+class DeferredBackend:
+    """A backend built on first use, so a run with nothing left to do never loads a model."""
+
+    def __init__(self, build: Callable[[], Backend]) -> None:
+        self._build = build
+        self._backend: Backend | None = None
+
+    @property
+    def loaded(self) -> Backend:
+        if self._backend is None:
+            self._backend = self._build()
+        return self._backend
+
+    @property
+    def info(self) -> BackendInfo:
+        return self.loaded.info
+
+    @property
+    def usage(self) -> Usage:
+        return self.loaded.usage
+
+    async def acomplete(
+        self, prompts: Sequence[Prompt], params: GenerationParams
+    ) -> list[Completion]:
+        return await self.loaded.acomplete(prompts, params)
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._backend, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.loaded, name)
 
 
 def backend_settings(backend: Backend, chat: bool) -> dict[str, object]:
