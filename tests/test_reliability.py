@@ -8,6 +8,7 @@ resource limits and file permissions.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -92,7 +93,7 @@ def test_a_run_through_every_transient_fault_completes(tmp_path: Path, capsys) -
                 "6", "--no-progress", "--concurrency", "3"]  # fmt: skip
         code = main(argv)
         kinds = {k for k in server.statuses}
-    out, err = capsys.readouterr()
+    _out, err = capsys.readouterr()
     assert code == 0, err
     assert "Traceback" not in err
     assert len(kinds) >= 6  # many kinds of fault were really sent
@@ -333,10 +334,8 @@ def test_tokens_add_up_over_interrupted_and_resumed_invocations(tmp_path: Path) 
     spent = 0
     for good in (1, 2, 100):  # two invocations die part-way, the third completes
         backend = Failing(good)
-        try:
+        with contextlib.suppress(ConnectionError):
             classify(out, backend, progress=False, concurrency=1)
-        except ConnectionError:
-            pass
         spent += backend.usage.prompt_tokens
     stats = json.loads((out / "stats.json").read_text())["classify"]
     assert stats["classified"] == 20 and stats["stopped"] == "complete"
