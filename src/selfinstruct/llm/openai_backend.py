@@ -1,61 +1,76 @@
-"""Backend for any OpenAI-compatible server (OpenAI, vLLM, llama.cpp), or a fleet of them."""
+"""Backend for any OpenAI-compatible server (OpenAI, vLLM, llama.cpp), or a fleet of them.
+
+Every request goes through an `openai.AsyncOpenAI` client (one per endpoint URL and event loop,
+with its own retries off: ours know about the fleet), by its documented low-level call
+`client.post(path, cast_to=httpx.Response, content=...)`. So the `openai` package does the HTTP
+(base URL, auth and its own headers, timeouts, connection pool) as our standard asks, while we
+get the raw response: the answer is parsed from its bytes (`responses.py`) rather than by the
+client's `chat.completions.create` and its pydantic models, which cost half as much CPU again
+per request (benchmarks/client_overhead.py) and reject, or hide, the malformed answers we must
+survive. The client's `APIStatusError` and `APIConnectionError`
+become a `Failure` (`failures.py`); so whatever a server sends back is either retried (429,
+5xx, dropped connections, garbled or empty bodies) under `RetryPolicy`, or refused with one
+`BackendError` line that names the endpoint, the status and what to do. The API key is masked
+out of everything we raise or log.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
+import json
+import logging
 import os
-import threading
+import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import openai
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_random_exponential,
-)
 
 from ..errors import BackendError, ConfigError
 from .base import BackendInfo, Completion, GenerationParams, Prompt, Usage
+from .failures import Failure, dropped, garbled, refusal, timed_out
 from .fleet import Endpoint, Fleet, parse_base_urls
+from .gate import Gate
+from .responses import Malformed, mask, parse_completion, parse_model_ids
+from .retry import RetryPolicy, quota_reset
+
+try:  # openai >= 3 ships httpx2, older releases httpx; the API we use is the same
+    import httpx2 as httpx
+except ImportError:  # pragma: no cover - depends on the installed openai
+    import httpx  # type: ignore[no-redef]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 OPENAI_URL = "https://api.openai.com/v1"
 NO_KEY = "sk-no-key"
-"""Placeholder key for self-hosted servers that ask for none (the client insists on one)."""
-_RETRY_STATUSES = {408, 409, 429}
-_HINTS = {
-    401: "set the {key_env} environment variable or pass api_key=",
-    403: "the API key may not use this model or endpoint",
-    404: "check the model name ({model!r}) and that the base URL ends in /v1",
-}
-"""What to do about a status code that retrying cannot fix."""
-
-
-class _Transient(Exception):
-    """A failure worth retrying; `endpoint_down` says the endpoint itself looks unwell."""
-
-    def __init__(self, cause: Exception, endpoint_down: bool) -> None:
-        super().__init__(type(cause).__name__)
-        self.cause, self.endpoint_down = cause, endpoint_down
-
-
-def _finish_reason(reason: str | None) -> str:
-    """Normalise to "length" (cut off by max_tokens) or "stop" (everything else)."""
-    return "length" if reason in ("length", "max_tokens") else "stop"
+"""Placeholder key for self-hosted servers that ask for none (some insist on a header)."""
+CONNECT_TIMEOUT = 10.0
+"""Seconds to open a connection: a host that takes longer is treated as down."""
+MALFORMED_LIMIT = 4
+"""Garbled 2xx answers one request takes before it gives up (a wrong URL should fail fast)."""
+_PARSERS = (lambda data: parse_completion(data, False), lambda data: parse_completion(data, True))
+_POST_TAKES_BYTES = "content" in inspect.signature(openai.AsyncOpenAI.post).parameters
+"""Recent openai releases post bytes we encoded (cheaper than their encoder); older take a dict."""
 
 
 class OpenAIBackend:
-    """Completions from OpenAI-compatible endpoints, with bounded concurrency, retries and failover.
+    """Completions from OpenAI-compatible endpoints, with adaptive concurrency, retries, failover.
 
-    A `str` prompt goes to /v1/completions, a list of chat messages to /v1/chat/completions.
-    `params.n` samples are sent as n requests (llama.cpp ignores `n`); with a seed, sample i uses
-    seed + i so the samples differ. `retry_wait` is the (multiplier, max) of the jittered
-    exponential backoff and `cooldown` the (min, max) rest of a failing endpoint, in seconds.
-    The backend binds to the event loop it is first used in; a new loop gets fresh connections.
+    A `str` prompt goes to /v1/completions, chat messages to /v1/chat/completions. `params.n`
+    samples go as n requests (llama.cpp ignores `n`); with a seed, sample i uses seed + i.
+    At most `max_concurrency` requests are in flight overall; each endpoint's own limit halves on
+    a 429 or Retry-After and grows back as it answers (`fleet.Fleet`). `timeout` bounds a whole
+    request, however slowly the server sends. A failing request is retried with jittered
+    exponential `backoff` (min, max seconds) or after the server's Retry-After (up to
+    `retry_after_cap`), for up to `max_attempts` attempts and `retry_budget` seconds from its
+    first failure; a failing endpoint of several rests for `cooldown` (min, max) seconds while
+    others take its work. The backend binds to the event loop it is first used in; a new loop
+    gets fresh clients. An `http_client` passed in (an `httpx.AsyncClient`, e.g.
+    `openai.DefaultAsyncHttpxClient(...)`) carries every endpoint's requests in one loop, and
+    `aclose` closes it.
     """
 
     def __init__(
@@ -65,19 +80,24 @@ class OpenAIBackend:
         api_key: str | None = None,
         api_key_env: str = "OPENAI_API_KEY",
         max_concurrency: int = 8,
-        timeout: float = 120,
-        max_retries: int = 6,
-        chat: bool = True,
+        timeout: float = 600.0,
         *,
-        retry_wait: tuple[float, float] = (0.5, 20.0),
+        chat: bool = True,
+        max_attempts: int = 30,
+        retry_budget: float = 180.0,
+        retry_after_cap: float = 60.0,
+        backoff: tuple[float, float] = (1.0, 30.0),
         cooldown: tuple[float, float] = (5.0, 30.0),
         http_client: Any = None,
     ) -> None:
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
-        if max_retries < 0:
-            raise ConfigError(f"max_retries must be 0 or more, got {max_retries}")
+        if not timeout > 0:
+            raise ConfigError(f"the request timeout must be over 0 s, got {timeout}")
         urls = parse_base_urls(base_url) or [os.environ.get("OPENAI_BASE_URL") or OPENAI_URL]
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ConfigError(f"base URL {url!r} must start with http:// or https://")
         key = api_key or os.environ.get(api_key_env)
         if not key:
             if urls == [OPENAI_URL]:
@@ -85,19 +105,21 @@ class OpenAIBackend:
                     f"No key found - set the {api_key_env} environment variable or pass api_key="
                 )
             key = NO_KEY  # a self-hosted server; a 401 from it says how to pass a real key
-        self._key, self._key_env = key, api_key_env
-        self.fleet = Fleet(urls, *cooldown)
+        self.policy = RetryPolicy(max_attempts, retry_budget, *backoff, retry_after_cap)
+        self.fleet = Fleet(urls, *cooldown, max_in_flight=max_concurrency)
         self.info = BackendInfo(name="openai", model=model or "", chat=chat, batch_size=1)
         self.usage = Usage()
+        self.usage_by_endpoint = {url: Usage() for url in urls}
         self.retries = 0
         """Attempts retried so far (transient errors and failovers)."""
-        self.max_concurrency, self.timeout, self.max_retries = max_concurrency, timeout, max_retries
-        self._retry_wait = wait_random_exponential(multiplier=retry_wait[0], max=retry_wait[1])
+        self.max_concurrency, self.timeout = max_concurrency, timeout
+        self._key, self._key_env = key, api_key_env
         self._http_client = http_client
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._http: Any = None
+        """The HTTP client under this loop's openai clients: `http_client`, or one we opened."""
         self._clients: dict[str, openai.AsyncOpenAI] = {}
-        self._sem = asyncio.Semaphore(max_concurrency)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._gate = Gate(self.fleet, max_concurrency)
 
     def __repr__(self) -> str:
         return (
@@ -112,47 +134,6 @@ class OpenAIBackend:
         self._bind_loop()
         if not self.info.model:
             await self.aresolve_model()
-        jobs = [self._sample(p, params, i) for p in prompts for i in range(params.n)]
-        return await _gather_or_cancel(jobs)
-
-    async def aresolve_model(self) -> str:
-        """Ask the server's /v1/models for its first model id when no model was given."""
-        self._bind_loop()
-        if not self.info.model:
-            page = await self._with_retries(lambda client: client.models.list())
-            if not page.data:
-                raise BackendError(f"{self.fleet.describe()} serves no models; pass model=")
-            self.info.model = page.data[0].id
-        return self.info.model
-
-    async def aclose(self) -> None:
-        """Close the HTTP connections (a later call opens new ones)."""
-        clients, self._clients = self._clients, {}
-        for client in clients.values():
-            await client.close()
-
-    def _bind_loop(self) -> None:
-        """Use fresh clients and a fresh semaphore when called from a new event loop."""
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:
-            self._loop, self._clients = loop, {}
-            self._sem = asyncio.Semaphore(self.max_concurrency)
-
-    def _client(self, endpoint: Endpoint) -> openai.AsyncOpenAI:
-        client = self._clients.get(endpoint.url)
-        if client is None:
-            client = openai.AsyncOpenAI(
-                api_key=self._key,
-                base_url=endpoint.url,
-                timeout=self.timeout,
-                max_retries=0,  # retries and failover are ours, across endpoints
-                http_client=self._http_client,
-            )
-            self._clients[endpoint.url] = client
-        return client
-
-    async def _sample(self, prompt: Prompt, params: GenerationParams, index: int) -> Completion:
-        """One completion of one prompt (sample `index` of `params.n`)."""
         args: dict[str, Any] = {
             "max_tokens": params.max_tokens,
             "temperature": params.temperature,
@@ -163,114 +144,195 @@ class OpenAIBackend:
         }
         if params.stop:
             args["stop"] = list(params.stop)
-        if params.seed is not None:
-            args["seed"] = params.seed + index
+        seed = params.seed
+        jobs = [
+            self._sample(p, args if seed is None else {**args, "seed": seed + i})
+            for p in prompts
+            for i in range(params.n)
+        ]
+        return await _gather_or_cancel(jobs)
 
-        async def call(client: openai.AsyncOpenAI) -> Completion:
-            if isinstance(prompt, str):
-                resp = await client.completions.create(model=self.info.model, prompt=prompt, **args)
-                text = resp.choices[0].text
-            else:
-                resp = await client.chat.completions.create(
-                    model=self.info.model, messages=prompt, **args
+    async def aresolve_model(self) -> str:
+        """Ask the server's /v1/models for its first model id when no model was given."""
+        self._bind_loop()
+        if not self.info.model:
+            ids, _ = await self._call("/models", None, parse_model_ids)
+            if not ids:
+                raise BackendError(f"{self.fleet.describe()} serves no models; pass model=")
+            self.info.model = ids[0]
+        return self.info.model
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections (a later call opens new ones)."""
+        http, self._http, self._http_client, self._clients = self._http, None, None, {}
+        if http is not None:  # the openai clients share it: closing it closes them all
+            await http.aclose()
+
+    def _bind_loop(self) -> None:
+        """A new event loop gets a fresh gate and clients (connections belong to their loop)."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._loop, self._http, self._clients = loop, None, {}
+            for endpoint in self.fleet.endpoints:
+                endpoint.in_flight = 0  # whatever the old loop had in flight is gone with it
+            self._gate = Gate(self.fleet, self.max_concurrency)
+
+    def _client(self, url: str) -> openai.AsyncOpenAI:
+        """This loop's openai client for the endpoint at `url` (all share one connection pool)."""
+        client = self._clients.get(url)
+        if client is None:
+            timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, CONNECT_TIMEOUT))
+            if self._http is None:
+                self._http = self._http_client or openai.DefaultAsyncHttpxClient(
+                    timeout=timeout,
+                    limits=httpx.Limits(
+                        max_connections=None, max_keepalive_connections=self.max_concurrency
+                    ),
+                    follow_redirects=False,  # a redirect is a wrong base URL: say so
                 )
-                text = resp.choices[0].message.content or ""
-            usage = resp.usage
-            return Completion(
-                text=text or "",
-                finish_reason=_finish_reason(resp.choices[0].finish_reason),
-                prompt_tokens=(usage.prompt_tokens or 0) if usage else 0,
-                completion_tokens=(usage.completion_tokens or 0) if usage else 0,
+            client = openai.AsyncOpenAI(
+                api_key=self._key,
+                base_url=url,
+                timeout=timeout,
+                max_retries=0,
+                http_client=self._http,
             )
+            self._clients[url] = client
+        return client
 
-        completion = await self._with_retries(call)
-        with self._lock:
-            self.usage.add(completion)
+    async def _sample(self, prompt: Prompt, args: dict[str, Any]) -> Completion:
+        """One completion of one prompt."""
+        chat = not isinstance(prompt, str)
+        body = {"model": self.info.model, ("messages" if chat else "prompt"): prompt, **args}
+        path = "/chat/completions" if chat else "/completions"
+        completion, url = await self._call(path, body, _PARSERS[chat])
+        if self._key != NO_KEY and self._key in completion.text:
+            completion.text = mask(completion.text, self._key)  # a server echoing the request
+        completion.endpoint = url
+        self.usage.add(completion)
+        self.usage_by_endpoint[url].add(completion)
         return completion
 
-    async def _with_retries(self, call: Callable[[openai.AsyncOpenAI], Awaitable[T]]) -> T:
-        """Run `call` on a picked endpoint; retry transient failures, elsewhere if one is down."""
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.max_retries + 1),
-            wait=self._wait,
-            retry=retry_if_exception_type(_Transient),
-            before_sleep=self._count_retry,
-            reraise=True,
-        )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    return await self._attempt(call)
-        except _Transient as exc:
-            raise self._exhausted(exc.cause) from _safe_cause(exc.cause)
-        raise AssertionError("unreachable: tenacity either returns or raises")
-
-    def _wait(self, state: RetryCallState) -> float:
-        """Fail over at once when another endpoint is live; otherwise back off with jitter."""
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, _Transient) and exc.endpoint_down and self.fleet.any_live():
-            return 0.0
-        return self._retry_wait(state)
-
-    def _count_retry(self, state: RetryCallState) -> None:
-        with self._lock:
-            self.retries += 1
-
-    async def _attempt(self, call: Callable[[openai.AsyncOpenAI], Awaitable[T]]) -> T:
-        """One try: wait for a live endpoint, take a concurrency slot, classify any failure."""
-        rest = self.fleet.seconds_until_live()
-        if rest:
-            await asyncio.sleep(rest)
-        async with self._sem:
-            endpoint = self.fleet.pick()
-            endpoint.in_flight += 1
-            endpoint.sent += 1
+    async def _call(
+        self, path: str, body: dict[str, Any] | None, parse: Callable[[bytes], T]
+    ) -> tuple[T, str]:
+        """Send until some endpoint answers well: (the parsed answer, that endpoint's URL)."""
+        attempts, malformed, first_failure = 0, 0, None
+        while True:
+            endpoint = await self._gate.acquire()
+            epoch = endpoint.epoch
+            attempts += 1
             try:
-                result = await call(self._client(endpoint))
-            except openai.APIConnectionError as exc:  # includes APITimeoutError
-                self.fleet.mark_failed(endpoint)
-                raise _Transient(exc, endpoint_down=True) from exc
-            except openai.APIStatusError as exc:
-                if exc.status_code >= 500:
-                    self.fleet.mark_failed(endpoint)
-                    raise _Transient(exc, endpoint_down=True) from exc
-                if exc.status_code in _RETRY_STATUSES:
-                    raise _Transient(exc, endpoint_down=False) from exc
-                raise self._fatal(exc, endpoint) from None  # the body may echo the request
+                outcome = await self._send(endpoint, epoch, path, body, parse)
             finally:
-                endpoint.in_flight -= 1
-            self.fleet.mark_ok(endpoint)
-            return result
+                self._gate.release(endpoint)
+            if not isinstance(outcome, Failure):
+                return outcome, endpoint.url
+            if not outcome.retry:
+                raise BackendError(f"{endpoint.url} {outcome.what}: {outcome.hint}")
+            now = time.monotonic()
+            first_failure = now if first_failure is None else first_failure
+            malformed += outcome.malformed
+            elapsed = now - first_failure
+            wait = self.policy.next_wait(attempts, elapsed, outcome.retry_after)
+            if wait is None or malformed >= MALFORMED_LIMIT:
+                raise self._gave_up(endpoint, outcome, attempts, elapsed)
+            self.retries += 1
+            if len(self.fleet.endpoints) > 1 and not endpoint.alive(now) and self.fleet.any_live():
+                continue  # fail over at once: the fleet now routes around this endpoint
+            await asyncio.sleep(wait)
 
-    def _exhausted(self, cause: Exception) -> BackendError:
-        """The error raised when every retry failed; names the endpoints and the likely fix."""
-        tries = f"after {self.max_retries + 1} attempts"
-        if isinstance(cause, openai.APIStatusError) and cause.status_code < 500:
-            hint = "the server keeps rate-limiting: lower max_concurrency or wait"
+    async def _send(
+        self,
+        endpoint: Endpoint,
+        epoch: int,
+        path: str,
+        body: dict[str, Any] | None,
+        parse: Callable[[bytes], T],
+    ) -> T | Failure:
+        """One attempt on `endpoint`: its parsed answer, or why not; tells the fleet either way.
+
+        `body` is POSTed as JSON, or None for a GET; `cast_to=httpx.Response` makes the client
+        hand back the raw response whatever its body, so a garbled answer is ours to judge.
+        """
+        client = self._client(endpoint.url)
+        if body is None:
+            request = client.get(path, cast_to=httpx.Response)
+        elif _POST_TAKES_BYTES:
+            request = client.post(path, cast_to=httpx.Response, content=json.dumps(body).encode())
+        else:  # pragma: no cover - depends on the installed openai
+            request = client.post(path, cast_to=httpx.Response, body=body)
+        try:
+            response = await _within(self.timeout, request)
+        except asyncio.TimeoutError:  # before OSError: TimeoutError is one
+            failure = timed_out(self.timeout)
+        except openai.APIStatusError as exc:  # any status but 2xx, its body read
+            answer = exc.response
+            context = {"key_env": self._key_env, "model": self.info.model, "path": path}
+            failure = refusal(
+                answer.status_code, answer.headers, answer.content, self._key, **context
+            )
+        except openai.APIConnectionError as exc:  # and APITimeoutError: the transport failed
+            failure = dropped(exc.__cause__ or exc, self._key)
+        except (httpx.HTTPError, OSError) as exc:
+            failure = dropped(exc, self._key)
         else:
-            hint = "is the server up and does the base URL end in /v1?"
+            try:
+                value = parse(response.content)
+            except Malformed as exc:
+                failure = garbled(response.status_code, str(exc))
+            else:
+                self._answered(endpoint, response.headers)
+                return value
+        self._note(endpoint, epoch, failure)
+        return failure
+
+    def _answered(self, endpoint: Endpoint, headers: Any) -> None:
+        if endpoint.failures:
+            log.info("%s answers again", endpoint.url)
+        self.fleet.mark_ok(endpoint)
+        quota = quota_reset(headers)
+        if quota:
+            self.fleet.pause(endpoint, min(quota, self.policy.retry_after_cap))
+
+    def _note(self, endpoint: Endpoint, epoch: int, failure: Failure) -> None:
+        """Apply a failure's verdict to the fleet; log when an endpoint starts failing."""
+        if failure.throttle:
+            if epoch == endpoint.epoch:
+                log.info("%s %s; cutting its concurrency", endpoint.url, failure.what)
+            self.fleet.throttle(endpoint, epoch)
+        if failure.pause:
+            self.fleet.pause(endpoint, min(failure.pause, self.policy.retry_after_cap))
+        if failure.down:
+            self.fleet.mark_failed(endpoint)
+            if endpoint.failures == 1:
+                budget = self.policy.budget
+                log.warning("%s %s; retrying for up to %g s", endpoint.url, failure.what, budget)
+
+    def _gave_up(
+        self, endpoint: Endpoint, failure: Failure, attempts: int, elapsed: float
+    ) -> BackendError:
+        """The error when retrying did not help: the endpoint(s), what they said, what to do."""
+        where = endpoint.url
+        if len(self.fleet.endpoints) > 1:
+            where += f" (of {self.fleet.describe()})"
         return BackendError(
-            f"{_describe(cause, self._key)} from {self.fleet.describe()} {tries}: {hint}"
+            f"{where} {failure.what}; gave up after {attempts} attempts over {elapsed:.0f} s: "
+            f"{failure.hint}"
         )
 
-    def _fatal(self, exc: openai.APIStatusError, endpoint: Endpoint) -> BackendError:
-        """A BackendError that says what to fix; never contains the API key."""
-        status = exc.status_code
-        hint = _HINTS.get(status, "check the model name and the generation parameters")
-        hint = hint.format(key_env=self._key_env, model=self.info.model)
-        detail = _describe(exc, self._key)
-        return BackendError(f"{endpoint.url} answered {status}: {hint} ({detail})")
 
+if sys.version_info >= (3, 11):
 
-def _describe(exc: Exception, key: str) -> str:
-    """A short account of `exc` with the API key blanked out (a server may echo the request)."""
-    text = f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}"
-    return text[:300].replace(key, "***")
+    async def _within(seconds: float, awaitable: Awaitable[T]) -> T:
+        """`await awaitable`, cancelled after `seconds` in all (asyncio.TimeoutError)."""
+        async with asyncio.timeout(seconds):
+            return await awaitable
 
+else:  # pragma: no cover - Python 3.10
 
-def _safe_cause(exc: Exception) -> Exception | None:
-    """Chain connection errors (useful, no secrets); drop status errors (their body may echo)."""
-    return None if isinstance(exc, openai.APIStatusError) else exc
+    async def _within(seconds: float, awaitable: Awaitable[T]) -> T:
+        return await asyncio.wait_for(awaitable, seconds)
 
 
 async def _gather_or_cancel(jobs: Sequence[Awaitable[T]]) -> list[T]:

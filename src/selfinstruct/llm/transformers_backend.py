@@ -15,8 +15,9 @@ from .model_files import default_device, load_causal_lm, load_tokenizer, require
 class TransformersBackend:
     """Batched, left-padded generation on one local model, optionally with a LoRA adapter.
 
-    `presence_penalty` and `frequency_penalty` have no exact transformers equivalent and are
-    ignored; stop sequences, temperature, top_p, max_tokens and seed are honoured.
+    Every GenerationParams field is honoured: temperature, top_p, max_tokens, stop sequences,
+    seed, n, and `presence_penalty` / `frequency_penalty` with OpenAI's semantics (see
+    `OpenAIPenalties`), applied to the logits before temperature and top_p as OpenAI does.
     """
 
     def __init__(
@@ -103,6 +104,16 @@ class TransformersBackend:
             kwargs.update(temperature=None, top_p=None, top_k=None)
         if params.stop:
             kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
+        if params.presence_penalty or params.frequency_penalty:
+            from transformers import LogitsProcessorList
+
+            penalties = OpenAIPenalties(
+                enc["input_ids"].shape[1],
+                params.presence_penalty,
+                params.frequency_penalty,
+                self.tokenizer.pad_token_id,
+            )
+            kwargs["logits_processor"] = LogitsProcessorList([penalties])
         if seed is not None:
             torch.manual_seed(seed)
         with torch.inference_mode():
@@ -130,6 +141,35 @@ class TransformersBackend:
         if finish == "length" and len(ids) < params.max_tokens:
             finish = "stop"  # ended by a stop string that the generate() call matched
         return Completion(text, finish, prompt_tokens, len(used) + (cut is not None))
+
+
+class OpenAIPenalties:
+    """OpenAI's presence and frequency penalties as a transformers logits processor.
+
+    For each row, `logits[j] -= c[j] * frequency + (c[j] > 0) * presence`, where c[j] counts
+    token j among the tokens generated so far: the (left-padded) prompt is the first
+    `prompt_width` columns and is not counted, nor is the pad token that fills finished rows.
+    transformers has no equivalent (its repetition_penalty is multiplicative and counts the prompt).
+    """
+
+    def __init__(
+        self, prompt_width: int, presence: float, frequency: float, pad_token_id: int | None
+    ) -> None:
+        self.prompt_width = prompt_width
+        self.presence = presence
+        self.frequency = frequency
+        self.pad_token_id = pad_token_id
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        """Return `scores` (batch x vocab) penalised by the counts in `input_ids` (batch x len)."""
+        generated = input_ids[:, self.prompt_width :]
+        if generated.shape[1] == 0:
+            return scores
+        weights = scores.new_ones(generated.shape)
+        if self.pad_token_id is not None:
+            weights = weights * generated.ne(self.pad_token_id)
+        counts = scores.new_zeros(scores.shape).scatter_add_(1, generated, weights)
+        return scores - counts * self.frequency - counts.gt(0) * self.presence
 
 
 def _as_list(value: int | list[int] | None) -> list[int]:
