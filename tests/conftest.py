@@ -50,3 +50,18 @@ def local_model() -> str:
         if require_all():
             pytest.fail(f"the in-process model tests need torch, transformers and the model: {exc}")
         pytest.skip(str(exc))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line: each parser's worst time per KB, as recorded by tests/test_parsers_fuzz.py."""
+    worst: dict[str, tuple[float, str]] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            for name, value in getattr(report, "user_properties", ()):
+                if name == "parser_ms_per_kb":
+                    parser, ms, what = value
+                    if ms > worst.get(parser, (-1.0, ""))[0]:
+                        worst[parser] = (ms, what)
+    if worst:
+        figures = ", ".join(f"{p} {ms:.4f} ms/KB ({what})" for p, (ms, what) in worst.items())
+        terminalreporter.write_line(f"parser worst time per KB: {figures}")

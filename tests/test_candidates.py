@@ -56,3 +56,20 @@ def test_unnumbered_chat_list_uses_lines() -> None:
 def test_empty_response_gives_no_candidates() -> None:
     assert split_candidates("", first_number=9, continued=False) == []
     assert [c.text for c in split_candidates("", first_number=9, continued=True)] == [""]
+
+
+def test_a_number_opening_a_line_of_text_is_not_a_marker() -> None:
+    response = "9. Convert the recipe for\n1.5 kg of flour into cups.\n10. Plan a meeting at\n10:30 with three people."
+    items = split_candidates(response, first_number=9, continued=False)
+    assert [c.text for c in items] == [
+        "Convert the recipe for 1.5 kg of flour into cups.",
+        "Plan a meeting at 10:30 with three people.",
+    ]
+    assert [c.number for c in items] == [9, 10]
+
+
+def test_markdown_markers_and_odd_line_breaks() -> None:
+    response = "## 9. Name a **bird**.\r\n* 10) List two\u2028planets.\n- 11、写一句诗。"
+    items = split_candidates(response, first_number=9, continued=False)
+    assert [c.text for c in items] == ["Name a **bird**.", "List two planets.", "写一句诗。"]
+    assert [c.number for c in items] == [9, 10, 11]

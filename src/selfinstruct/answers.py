@@ -1,4 +1,8 @@
-"""Read a model's yes/no answer (English or Chinese) leniently; None when it says neither."""
+"""Read a model's yes/no answer (English or Chinese) leniently; None when it says neither.
+
+Every pattern is anchored at the start and no two neighbouring repeats share a character, so
+reading an answer takes time linear in its length whatever the model sent.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,11 @@ import re
 _MARKUP = re.compile(r"^[\s*#`'\"“”‘’>\-_:：.]+")
 _ECHO = re.compile(
     r"^(?:classification task|classification|answer|label|verdict|decision"
-    r"|is it a classification task\??"
-    r"|是否分类任务|是否为分类任务|分类任务|回答|答案|答)\s*[:：]\s*",
+    r"|is it a classification task"
+    r"|是否分类任务|是否为分类任务|分类任务|回答|答案|答)\s*[:：?？]+\s*",
     re.I,
 )
-_EN_NO = re.compile(r"^(?:no|not|non|false|n)\b", re.I)
+_EN_NO = re.compile(r"^(?:no|not|non|false|n)\b(?!/)", re.I)  # "n/a" is no answer
 _EN_YES = re.compile(r"^(?:yes|true|y|yeah|yep|correct)\b", re.I)
 _EN_SUBJECT = re.compile(r"^(?:it|this|this task|the task|that)\s+(?:is|would be)\s+", re.I)
 _ZH_NO = ("不是", "不属于", "不算", "否")

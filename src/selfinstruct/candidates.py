@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# An item marker at the start of a line: "9.", "9)", "9 .", "9、", "９．" (full-width digits too).
-_ITEM = re.compile(r"^[ \t]*(?:[#*-]+[ \t]*)?([0-9０-９]{1,3})[ \t]*[.)、．：:][ \t]*", re.M)
+# An item marker at the start of a line: "9.", "9)", "9 .", "9、", "９．" (full-width digits too),
+# but not a number such as "1.5" or "10:30" that opens a line of text. Matching is linear: the
+# marker is only tried at line starts, and no two neighbouring repeats share a character.
+_ITEM = re.compile(
+    r"^[ \t]*(?:[#*-]+[ \t]*)?([0-9０-９]{1,3})[ \t]*[.)、．：:](?![0-9０-９])[ \t]*", re.M
+)
 
 
 @dataclass(frozen=True)
