@@ -18,11 +18,11 @@ from .bootstrap import BootstrapResult, shortfall
 from .bootstrap import run_stage as bootstrap_stage
 from .classify import ClassifyResult
 from .classify import run_stage as classify_stage
+from .config import RunConfig
 from .export import ExportResult
 from .export import run_stage as export_stage
 from .instances import InstancesResult
 from .instances import run_stage as instances_stage
-from .config import RunConfig
 from .llm.base import Backend
 from .llm.factory import backend_from_config
 from .runstate import RunState, SeedSource, open_run
