@@ -93,6 +93,12 @@ class BackendConfig(Section):
     )  # fmt: skip
     max_attempts: int = opt(30, "attempts per request before giving up", ge=1, data=False)
     chat: bool | None = opt(None, "chat messages, or plain completion prompts; default: chat")
+    price_input: float | None = opt(
+        None, "price per million prompt tokens, for cost estimates", ge=0, data=False
+    )
+    price_output: float | None = opt(
+        None, "price per million completion tokens, for cost estimates", ge=0, data=False
+    )
     adapter: str | None = opt(None, "LoRA adapter directory (transformers backend)")
 
     _split = field_validator("base_url", mode="before")(_comma_list)
