@@ -241,14 +241,16 @@ class _Loop:
             ):
                 if len(self.machine) >= self.config.num_instructions:
                     break
-                reason, detail = self.pool.judge(cand.text, cand.truncated)
-                if reason is not None:
+                verdict = self.pool.judge(cand.text, cand.truncated)
+                if verdict is not None:
                     rejected.append(
                         Rejection(
                             instruction=clip(cand.text, 2000),
-                            reason=reason,
+                            reason=verdict.reason,
                             request=request,
-                            detail=detail,
+                            detail=verdict.detail,
+                            score=verdict.score,
+                            similar=verdict.similar,
                         )
                     )
                 else:

@@ -9,6 +9,7 @@ mean similarity to the pool as the reference code stores them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .config import BootstrapConfig
 from .filters import FilterConfig, InstructionFilter
@@ -17,6 +18,16 @@ from .similarity import SimilarityIndex, get_tokenizer
 
 TOP_K_SIMILAR = 10
 """Most similar pool entries stored with each accepted instruction (the reference code's 10)."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A named rejection; similarity filters also say how close and to what."""
+
+    reason: str
+    detail: str | None = None
+    score: float | None = None
+    similar: str | None = None
 
 
 class Pool:
@@ -46,20 +57,20 @@ class Pool:
         self.index.add_many(machine)
         self.machine = list(machine)
 
-    def judge(self, text: str, truncated: bool = False) -> tuple[str | None, str | None]:
-        """(reason, detail) of a rejection, or (None, None) when `text` may join the pool."""
+    def judge(self, text: str, truncated: bool = False) -> Verdict | None:
+        """Why `text` may not join the pool, or None when it may."""
         if truncated:
-            return "truncated", None
+            return Verdict("truncated")
         reason = self.filter(text)
         if reason == "blacklisted_keyword":
-            return reason, self.filter.blacklisted(text)
+            return Verdict(reason, detail=self.filter.blacklisted(text))
         if reason is not None:
-            return reason, None
+            return Verdict(reason)
         decision = self.index.check(text)
         if decision.reject:
             similar = self.index.texts[decision.argmax]
-            return "too_similar", f"{decision.max_score:.4f} vs {similar!r}"
-        return None, None
+            return Verdict("too_similar", score=decision.max_score, similar=similar)
+        return None
 
     def accept(self, text: str, request: int, chosen: list[str]) -> MachineInstruction:
         """Add `text` to the pool; its record carries what it was compared with on the way in."""

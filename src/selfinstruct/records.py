@@ -65,6 +65,8 @@ class Rejection(_Record):
     reason: str
     request: int = Field(ge=0)
     detail: str | None = None
+    score: float | None = Field(None, description="similarity to `similar` (similarity filters)")
+    similar: str | None = Field(None, description="the pool entry the candidate was too close to")
 
 
 class TaskInstances(_Record):
@@ -133,3 +135,21 @@ class InstanceRejection(_Record):
     input: str
     output: str
     reason: str
+
+
+class JudgeRecord(_Record):
+    """One line of judgements.jsonl: the judge's 1-5 scores of one kept instance of a task.
+
+    `score` is the lower of the two (an instance must be both correct and helpful); None when
+    the judge's answer could not be read.
+    """
+
+    instruction: str
+    index: int = Field(ge=0, description="the task's index among machine instructions")
+    instance: int = Field(ge=0, description="position of the instance within the task")
+    input: str
+    output: str
+    correctness: int | None = Field(None, ge=1, le=5)
+    helpfulness: int | None = Field(None, ge=1, le=5)
+    score: int | None = Field(None, ge=1, le=5)
+    raw: str = ""

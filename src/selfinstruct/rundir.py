@@ -18,6 +18,7 @@ from .jsonl import read_jsonl, write_json_atomic
 from .records import (
     ClassificationRecord,
     InstancesRecord,
+    JudgeRecord,
     MachineInstruction,
     Rejection,
 )
@@ -69,6 +70,10 @@ class RunDir:
         return self.root / "instances_rejected.jsonl"
 
     @property
+    def judgements(self) -> Path:
+        return self.root / "judgements.jsonl"
+
+    @property
     def alpaca(self) -> Path:
         return self.root / "alpaca.jsonl"
 
@@ -94,6 +99,13 @@ class RunDir:
         rows: dict[str, InstancesRecord] = {}
         for row in read_jsonl(self.instances, InstancesRecord):
             rows.setdefault(row.instruction, row)
+        return rows
+
+    def read_judgements(self) -> dict[tuple[str, int], JudgeRecord]:
+        """Judge scores by (instruction, instance position); the first line of each wins."""
+        rows: dict[tuple[str, int], JudgeRecord] = {}
+        for row in read_jsonl(self.judgements, JudgeRecord):
+            rows.setdefault((row.instruction, row.instance), row)
         return rows
 
     def read_usage(self, stage: str) -> dict[str, Any]:
