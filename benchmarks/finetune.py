@@ -1,4 +1,4 @@
-"""Finetuning throughput: `selfinstruct.finetune.train` vs a plain transformers Trainer + peft.
+"""Finetuning throughput: `selfinstruct.finetune.train` vs a plain Trainer + peft, or TRL.
 
 Both sides train the same LoRA (r=16, alpha=32, dropout=0.05 on every linear projection of the
 blocks) on the same synthetic Alpaca rows with the same batch size, max length, learning rate,
@@ -10,7 +10,8 @@ The baseline is what one writes by hand: chat template, tokenize with truncation
 (no prompt masking; masking does not change the compute), `DataCollatorForSeq2Seq`, random order.
 
     python benchmarks/finetune.py                    # CPU, the bundled SmolLM2-135M, fp32
-    python benchmarks/finetune.py --gpu              # CUDA, a random-weight ~0.5B Llama, bf16
+    python benchmarks/finetune.py --gpu              # CUDA, random ~0.5B Llama, bf16, vs TRL
+    python benchmarks/finetune.py --gpu --quantize 4bit   # QLoRA on both sides (bitsandbytes)
     python benchmarks/finetune.py --model random-tiny --steps 3   # quick smoke test of the path
 """
 
@@ -108,6 +109,7 @@ def run_ours(spec: dict[str, Any]) -> dict[str, Any]:
         max_steps=spec["steps"], batch_size=spec["batch_size"], grad_accum=1, lr=2e-4, warmup=0,
         max_length=spec["max_length"], precision=spec["precision"], save_steps=10**6,
         logging_steps=10**6, progress=False, template="chat",
+        quantize=spec.get("quantize", "none"),
     )  # fmt: skip
     s = result.summary
     return {
@@ -165,6 +167,61 @@ def run_baseline(spec: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def run_trl(spec: dict[str, Any]) -> dict[str, Any]:
+    """TRL's SFTTrainer with the same LoRA on the same rows as conversational messages."""
+    import datasets
+    import peft
+    import torch
+    import trl
+
+    from selfinstruct.llm.model_files import load_causal_lm, load_tokenizer
+
+    model_name = None if spec["model"] in (None, "bundled") else spec["model"]
+    tok = load_tokenizer(model_name)
+    rows = [json.loads(line) for line in Path(spec["data"]).read_text().splitlines()]
+    data = datasets.Dataset.from_list([
+        {"messages": [{"role": "user", "content": r["instruction"]},
+                      {"role": "assistant", "content": r["output"]}]}
+        for r in rows
+    ])  # fmt: skip
+    bf16 = spec["precision"] == "bf16"
+    extra: dict[str, Any] = {}
+    if spec.get("quantize") == "4bit":
+        import transformers
+
+        extra["quantization_config"] = transformers.BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16,
+        )  # fmt: skip
+        extra["device_map"] = {"": 0}
+    model = load_causal_lm(model_name, dtype=torch.bfloat16 if bf16 else torch.float32, **extra)
+    if getattr(model, "hf_quantizer", None) is not None and not extra:  # GGUF: dequantized already
+        model.hf_quantizer, model.is_quantized = None, False
+    model.config.use_cache = False
+    lora = peft.LoraConfig(task_type="CAUSAL_LM", r=16, lora_alpha=32, lora_dropout=0.05,
+                           target_modules="all-linear")  # fmt: skip
+    args = trl.SFTConfig(
+        output_dir=spec["out"] + "/trl", max_steps=spec["steps"],
+        per_device_train_batch_size=spec["batch_size"], learning_rate=2e-4, bf16=bf16,
+        report_to="none", save_strategy="no", logging_steps=10**6, disable_tqdm=True,
+        max_length=spec["max_length"], assistant_only_loss=False, lr_scheduler_type="cosine",
+        include_num_input_tokens_seen="non_padding", use_cpu=not torch.cuda.is_available(),
+    )  # fmt: skip
+    trainer = trl.SFTTrainer(
+        model=model, args=args, train_dataset=data, processing_class=tok, peft_config=lora
+    )
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    started = time.perf_counter()
+    out = trainer.train()
+    seconds = time.perf_counter() - started
+    trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
+    return {
+        "tokens": int(trainer.state.num_input_tokens_seen), "seconds": seconds,
+        "peak_mb": peak_mb(), "trainable": trainable, "loss": float(out.training_loss),
+    }  # fmt: skip
+
+
 def child(side: str, spec: dict[str, Any]) -> dict[str, Any]:
     """Run one side in a fresh interpreter; returns its JSON result."""
     cmd = [sys.executable, __file__, "--worker", side, "--spec", json.dumps(spec)]
@@ -185,13 +242,27 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=2, help="runs of each side, order alternating"
     )
+    parser.add_argument(
+        "--baseline", choices=("trainer", "trl"),
+        help="what ours is compared with: a hand-written Trainer + peft, or TRL's SFTTrainer "
+        "(default: trl with --gpu, else trainer)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--quantize", choices=("none", "4bit"), default="none",
+        help="QLoRA on both sides (CUDA + bitsandbytes; fails clearly without a GPU)",
+    )  # fmt: skip
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        run = run_ours if args.worker == "ours" else run_baseline
+        run = {"ours": run_ours, "trainer": run_baseline, "trl": run_trl}[args.worker]
         print(json.dumps(run(json.loads(args.spec))))
         return
+    baseline = args.baseline or ("trl" if args.gpu else "trainer")
+    import torch
+
+    if (args.gpu or args.quantize != "none") and not torch.cuda.is_available():
+        sys.exit("--gpu and --quantize need a CUDA GPU; this machine has none (run without them)")
 
     model = args.model or ("random-0.5b" if args.gpu else "bundled")
     with tempfile.TemporaryDirectory() as tmp:
@@ -204,20 +275,20 @@ def main() -> None:
             "steps": args.steps or (30 if args.gpu else 6),
             "batch_size": args.batch_size or (8 if args.gpu else 4),
             "max_length": args.max_length or (512 if args.gpu else 128),
-            "precision": "bf16" if args.gpu else "fp32",
+            "precision": "bf16" if args.gpu else "fp32", "quantize": args.quantize,
         }  # fmt: skip
         print(f"model={args.model or model} steps={spec['steps']} batch={spec['batch_size']} "
               f"max_length={spec['max_length']} precision={spec['precision']}")  # fmt: skip
         ratios = []
         for round_ in range(args.rounds):
-            order = ("baseline", "ours") if round_ % 2 == 0 else ("ours", "baseline")
+            order = (baseline, "ours") if round_ % 2 == 0 else ("ours", baseline)
             results = {side: child(side, spec) for side in order}
             for side, r in results.items():
                 r["tokens_per_s"] = r["tokens"] / r["seconds"]
                 print(f"{side:9s} {r['tokens']:7d} tokens in {r['seconds']:7.2f} s = "
                       f"{r['tokens_per_s']:8.1f} tokens/s, peak {r['peak_mb']:8.0f} MiB, "
                       f"trainable {r['trainable']:,}, loss {r['loss']:.3f}")  # fmt: skip
-            ours, base = results["ours"], results["baseline"]
+            ours, base = results["ours"], results[baseline]
             ratios.append(
                 (ours["tokens_per_s"] / base["tokens_per_s"], ours["peak_mb"] / base["peak_mb"])
             )

@@ -248,6 +248,24 @@ def test_bad_options_are_config_errors(tmp_path: Path) -> None:
         make_config({"method": "freeze", "merge": True})
 
 
+def test_quantize_without_a_gpu_is_a_clear_error_before_any_work(tmp_path: Path, capsys) -> None:
+    """QLoRA needs CUDA and bitsandbytes: on this CPU-only path it fails at once, in one line."""
+    import torch
+
+    if torch.cuda.is_available():  # the GPU path is exercised by benchmarks/finetune.py --gpu
+        pytest.skip("a GPU is present: quantize would run")
+    data = write_jsonl(tmp_path / "d.jsonl", [{"instruction": "Say hi.", "output": "Hi."}])
+    argv = ["finetune", "--data", str(data), "--output", str(tmp_path / "o"), "--quantize", "4bit"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "needs a CUDA GPU" in err and "--quantize" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(ConfigError, match="method='lora'"):
+        from selfinstruct.finetune import make_config
+
+        make_config({"method": "freeze", "quantize": "4bit"})
+
+
 def test_cli_reports_data_errors_and_unknown_config_keys(tmp_path: Path, capsys) -> None:
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"instruction": "x"}])
     assert main(["finetune", "--data", str(bad), "--output", str(tmp_path / "o")]) == 2

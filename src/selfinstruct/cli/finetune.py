@@ -53,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--lora-targets", type=_names, metavar="A,B", help=_help("lora_targets") + " (comma list)"
     )
     m.add_argument("--freeze-layers", type=int, metavar="N", help=_help("freeze_layers"))
+    m.add_argument("--quantize", choices=("none", "4bit", "8bit"), help=_help("quantize"))
     m.add_argument("--merge", action="store_true", default=None, help="also save merged/ model")
 
     d = parser.add_argument_group("data handling")

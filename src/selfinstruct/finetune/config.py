@@ -22,6 +22,9 @@ class FinetuneConfig(BaseModel):
         None, description="module names to adapt; None = every linear layer of the blocks"
     )
     freeze_layers: int = Field(2, ge=1, description="method=freeze: how many last layers train")
+    quantize: Literal["none", "4bit", "8bit"] = Field(
+        "none", description="load the base model quantized (QLoRA; CUDA and bitsandbytes only)"
+    )
 
     template: Literal["auto", "chat", "plain"] = Field(
         "auto", description="chat = the tokenizer's chat template; plain = our Alpaca-style text"
@@ -56,6 +59,10 @@ class FinetuneConfig(BaseModel):
     def _consistent(self) -> FinetuneConfig:
         if self.merge and self.method == "freeze":
             raise ValueError("merge applies to method='lora'; method='freeze' saves a full model")
+        if self.quantize != "none" and self.method != "lora":
+            raise ValueError(
+                "quantize trains LoRA adapters on a frozen quantized base: method='lora'"
+            )
         return self
 
     @property

@@ -50,6 +50,46 @@ def as_plain_weights(model: Any) -> Any:
     return model
 
 
+def quantization(config: FinetuneConfig, precision: Precision) -> dict[str, Any]:
+    """from_pretrained arguments for QLoRA (`quantize` 4bit/8bit), or {} when not quantizing.
+
+    bitsandbytes quantizes on CUDA only: on a machine without a GPU this is a clear error, not a
+    silent fp32 run.
+    """
+    if config.quantize == "none":
+        return {}
+    torch = require("torch", "torch", "finetuning", "finetune")
+    if not torch.cuda.is_available():
+        raise ConfigError(
+            f"quantize={config.quantize} (QLoRA) needs a CUDA GPU and bitsandbytes; this machine "
+            "has no GPU: drop --quantize to train LoRA in full precision on the CPU"
+        )
+    require("bitsandbytes", "bitsandbytes", "QLoRA (--quantize)", "qlora")
+    transformers = require("transformers", "transformers", "finetuning", "finetune")
+    if config.quantize == "4bit":
+        bnb = transformers.BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=precision.dtype
+            if precision.dtype != torch.float32
+            else torch.float16,
+        )
+    else:
+        bnb = transformers.BitsAndBytesConfig(load_in_8bit=True)
+    return {"quantization_config": bnb, "device_map": {"": torch.cuda.current_device()}}
+
+
+def prepare_quantized(model: Any, config: FinetuneConfig) -> Any:
+    """peft's preparation of a k-bit base for training (norms in fp32, input grads on)."""
+    if config.quantize == "none":
+        return model
+    peft = require("peft", "peft", "LoRA finetuning", "finetune")
+    return peft.prepare_model_for_kbit_training(
+        model, use_gradient_checkpointing=config.gradient_checkpointing
+    )
+
+
 def decoder_layers(model: Any) -> Any:
     """The ModuleList of transformer blocks (as many as config.num_hidden_layers)."""
     torch = require("torch", "torch", "finetuning", "finetune")

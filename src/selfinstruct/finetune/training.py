@@ -19,7 +19,15 @@ from ..jsonl import write_json_atomic
 from ..llm.model_files import load_causal_lm, load_tokenizer, require
 from . import data as D
 from .config import FinetuneConfig, make_config
-from .model import Precision, as_plain_weights, choose_precision, count_params, prepare
+from .model import (
+    Precision,
+    as_plain_weights,
+    choose_precision,
+    count_params,
+    prepare,
+    prepare_quantized,
+    quantization,
+)
 
 CONFIG_FILE = "finetune_config.json"
 SUMMARY_FILE = "summary.json"
@@ -149,14 +157,15 @@ def train(
     out = Path(output_dir)
     conversations = read_data(data, config, val_data)
     precision = choose_precision(config.precision)
+    quantized = quantization(config, precision)  # fails clearly before any work without a GPU
     tokenizer = load_tokenizer(model)
     tokenizer.padding_side = "right"
     prepared = encode_data(conversations, tokenizer, config)
 
     transformers.set_seed(config.seed)
-    lm = as_plain_weights(load_causal_lm(model, dtype=precision.dtype))
+    lm = as_plain_weights(load_causal_lm(model, dtype=precision.dtype, **quantized))
     lm.config.use_cache = False
-    lm = prepare(lm, config)
+    lm = prepare(prepare_quantized(lm, config), config)
     trainable, total = count_params(lm)
 
     multiple = 8 if precision.name != "fp32" else None

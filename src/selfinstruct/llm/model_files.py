@@ -55,13 +55,16 @@ def load_tokenizer(model: str | None) -> Any:
     return tok
 
 
-def load_causal_lm(model: str | None, *, dtype: Any = None, device: str | None = None) -> Any:
-    """Load a causal LM (see `pretrained_args`) in `dtype` (default float32) on `device`."""
+def load_causal_lm(
+    model: str | None, *, dtype: Any = None, device: str | None = None, **extra: Any
+) -> Any:
+    """Load a causal LM (see `pretrained_args`) in `dtype` (default float32) on `device`;
+    `extra` goes to from_pretrained (e.g. a quantization config)."""
     torch = require("torch", "torch", "in-process models", "local")
     transformers = require("transformers", "transformers", "in-process models", "local")
     name, kwargs = pretrained_args(model)
     lm = transformers.AutoModelForCausalLM.from_pretrained(
-        name, dtype=dtype or torch.float32, **kwargs
+        name, dtype=dtype or torch.float32, **kwargs, **extra
     )
     if device:
         lm = lm.to(device)
