@@ -29,6 +29,7 @@ from .errors import (
     SelfInstructError,
     Terminated,
 )
+from .estimate import Estimate, StageEstimate
 from .export import ExportResult, export_run, to_dataset
 from .instances import InstancesResult, agenerate_instances, generate_instances
 from .llm.base import (
@@ -43,7 +44,7 @@ from .llm.base import (
     complete,
 )
 from .llm.factory import make_backend
-from .pipeline import RunResult, arun, run
+from .pipeline import RunResult, aestimate, arun, estimate, run
 from .records import (
     AlpacaExample,
     ClassificationRecord,
@@ -97,6 +98,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "Decision",
+    "Estimate",
     "ExportConfig",
     "ExportResult",
     "GenerationParams",
@@ -119,17 +121,20 @@ __all__ = [
     "SelfInstructError",
     "SimilarInstruction",
     "SimilarityIndex",
+    "StageEstimate",
     "Terminated",
     "TransformersBackend",
     "Usage",
     "abootstrap",
     "aclassify",
     "acomplete",
+    "aestimate",
     "agenerate_instances",
     "arun",
     "bootstrap",
     "classify",
     "complete",
+    "estimate",
     "export_run",
     "generate_instances",
     "get_tokenizer",

@@ -18,7 +18,8 @@ from .bootstrap import BootstrapResult, shortfall
 from .bootstrap import run_stage as bootstrap_stage
 from .classify import ClassifyResult
 from .classify import run_stage as classify_stage
-from .config import RunConfig
+from .config import RunConfig, make_config
+from .estimate import Estimate, project
 from .export import ExportResult
 from .export import run_stage as export_stage
 from .instances import InstancesResult
@@ -86,3 +87,70 @@ async def run_state(state: RunState, backend: Backend) -> RunResult:
     made = await instances_stage(state, backend)
     exported = export_stage(state)
     return RunResult(state.rundir.root, boot, labels, made, exported, warnings)
+
+
+PILOT_INSTRUCTIONS = 8
+"""Instructions the cost pilot generates (and then classifies and makes instances for)."""
+
+
+def estimate(
+    seeds: SeedSource | RunConfig | None = None,
+    num_instructions: int | None = None,
+    backend: Backend | None = None,
+    *,
+    pilot: int = PILOT_INSTRUCTIONS,
+    **options: Any,
+) -> Estimate:
+    """Project requests, tokens and cost of a whole run from a pilot of `pilot` instructions.
+
+    The pilot runs every stage in a scratch directory (the run directory is not touched) with
+    the run's own settings; prices come from `price_input` / `price_output`.
+    """
+    config = _estimate_config(seeds, num_instructions, options)
+    backend = backend or backend_from_config(config.backend)
+    return run_sync(_estimate(config, seeds, backend, pilot), backend)
+
+
+async def aestimate(
+    seeds: SeedSource | RunConfig | None = None,
+    num_instructions: int | None = None,
+    backend: Backend | None = None,
+    *,
+    pilot: int = PILOT_INSTRUCTIONS,
+    **options: Any,
+) -> Estimate:
+    """`estimate` for callers who own the event loop."""
+    config = _estimate_config(seeds, num_instructions, options)
+    return await _estimate(config, seeds, backend or backend_from_config(config.backend), pilot)
+
+
+def _estimate_config(
+    seeds: Any, num_instructions: int | None, options: dict[str, Any]
+) -> RunConfig:
+    base = seeds if isinstance(seeds, RunConfig) else None
+    if isinstance(seeds, str | Path):
+        options["seeds"] = str(seeds)
+    if num_instructions is not None:
+        options["num_instructions"] = num_instructions
+    return make_config(base, **{k: v for k, v in options.items() if v is not None})
+
+
+async def _estimate(config: RunConfig, seeds: Any, backend: Backend, pilot: int) -> Estimate:
+    import tempfile
+
+    in_memory = None if seeds is None or isinstance(seeds, str | Path | RunConfig) else seeds
+    with tempfile.TemporaryDirectory(prefix="selfinstruct-pilot-") as scratch:
+        trial = config.updated(
+            out=scratch, num_instructions=pilot, patience=4 * pilot, token_budget=None,
+            progress=False, force=True,
+        )  # fmt: skip
+        state = RunState.open(trial, in_memory)
+        result = await run_state(state, backend)
+        stats = state.rundir.read_stats()
+    per_task = None
+    if result.instances.stats.get("tasks"):
+        per_task = result.instances.stats["kept"] / result.instances.stats["tasks"]
+    b = config.backend
+    return project(
+        stats, config.bootstrap.num_instructions, b.price_input, b.price_output, per_task
+    )

@@ -47,6 +47,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                 action="store_true",
                 help="print the resolved configuration as TOML (for --config) and exit",
             )
+            parser.add_argument(
+                "--estimate",
+                action="store_true",
+                help="run a pilot of a few instructions through every stage in a scratch "
+                "directory and print the projected requests, tokens and cost; then exit",
+            )
         parser.set_defaults(handler=_HANDLERS[name])
 
 
@@ -84,6 +90,12 @@ def _run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if args.dump_config:
         print(config.to_toml(), end="")
+        return 0
+    if args.estimate:
+        from ..pipeline import estimate
+
+        for line in estimate(config).lines():
+            print(line)
         return 0
     from ..pipeline import run
 
