@@ -7,6 +7,7 @@ retry policy and the adaptive concurrency are in test_openai_faults.py.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -22,7 +23,7 @@ from selfinstruct.llm.base import Completion, GenerationParams, Prompt, complete
 from selfinstruct.llm.fleet import Fleet, parse_base_urls
 from selfinstruct.llm.openai_backend import OpenAIBackend
 
-FAST = {"backoff": (0.001, 0.01), "cooldown": (0.05, 0.1)}
+FAST = {"backoff": (0.001, 0.01), "cooldown": (0.05, 0.1), "server": "openai"}
 """Retry and cooldown timings that keep the failure tests quick."""
 
 
@@ -254,7 +255,9 @@ def test_load_follows_the_faster_endpoint(stubs):
 
 def test_global_cap_holds_across_endpoints(stubs):
     servers = [stub(stubs, latency=0.1) for _ in range(3)]
-    backend = OpenAIBackend(model="m", base_url=[s.url for s in servers], max_concurrency=5)
+    backend = OpenAIBackend(
+        model="m", server="openai", base_url=[s.url for s in servers], max_concurrency=5
+    )
     run(backend, ["p"] * 30)
     assert sum(s.count for s in servers) == 30
     assert all(1 <= s.peak_in_flight <= 5 for s in servers)
@@ -333,3 +336,36 @@ def test_llama_n_samples_and_model_lookup(llama_server):
     assert len(out) == 4 and backend.usage.requests == 4
     assert backend.info.model == llama_server.model
     assert asyncio.run(backend.aresolve_model()) == llama_server.model
+
+
+# ---------------------------------------------------------------- server kinds
+
+
+def test_server_kind_from_the_model_list() -> None:
+    from selfinstruct.llm.servers import NEUTRAL, detect
+
+    assert detect(["vllm"]) == "vllm" and detect(["sglang"]) == "sglang"
+    assert detect(["me"]) == detect(["llamacpp"]) == "llama.cpp"  # llama-cpp-python, llama-server
+    assert detect(["openai", "system"]) == detect([]) == "openai"
+    assert NEUTRAL["openai"] == {}
+    with pytest.raises(ConfigError, match="server must be"):
+        OpenAIBackend(model="m", base_url="http://127.0.0.1:9/v1", server="tgi")
+
+
+@pytest.mark.server
+def test_llama_cpp_gets_its_own_samplers_switched_off(llama_server: LlamaServer) -> None:
+    """llama.cpp samples with top_k 40, min_p 0.05, repeat_penalty 1.1 unless told otherwise."""
+    bodies: list[dict] = []
+
+    async def record(request: httpx2.Request) -> None:
+        if request.url.path.endswith("/completions"):
+            bodies.append(json.loads(request.content))
+
+    client = openai.DefaultAsyncHttpxClient(event_hooks={"request": [record]})
+    backend = OpenAIBackend(
+        model=llama_server.model, base_url=llama_server.base_url, http_client=client
+    )
+    out = run(backend, ["Count to three:"], max_tokens=4, temperature=0)
+    assert len(out) == 1 and backend.server == "llama.cpp"
+    assert bodies and bodies[0]["top_k"] == 0 and bodies[0]["min_p"] == 0.0
+    assert bodies[0]["repeat_penalty"] == 1.0 and "repetition_penalty" not in bodies[0]

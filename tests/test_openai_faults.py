@@ -30,7 +30,7 @@ from selfinstruct.llm.openai_backend import MALFORMED_LIMIT, OpenAIBackend
 from selfinstruct.llm.responses import mask
 from selfinstruct.llm.retry import RetryPolicy, parse_duration, retry_after
 
-FAST = {"backoff": (0.01, 0.05), "cooldown": (0.05, 0.1)}
+FAST = {"backoff": (0.01, 0.05), "cooldown": (0.05, 0.1), "server": "openai"}
 KEY = "sk-proj-T3stK3y0123456789abcdefSECRET"
 CHAT_PROMPT = (
     "Here are some tasks from the collection:\n\n1. Write a poem.\n2. Explain tax.\n\n"
@@ -108,7 +108,7 @@ def test_stub_tasks_are_varied_and_sometimes_bait_the_filters():
 
 def test_stub_answers_like_openai_and_records_requests(stubs):
     server = stub(stubs, latency=0.01)
-    backend = OpenAIBackend(model="m", base_url=server.url, api_key=KEY)
+    backend = OpenAIBackend(model="m", server="openai", base_url=server.url, api_key=KEY)
     out = run(backend, [COMPLETION_PROMPT, [{"role": "user", "content": CHAT_PROMPT}]])
     assert out[0].prompt_tokens == count_tokens(COMPLETION_PROMPT)
     assert out[1].completion_tokens == count_tokens(out[1].text) > 10
@@ -244,7 +244,7 @@ def test_retry_after_is_capped(stubs):
 
 def test_backoff_grows_exponentially_against_a_single_endpoint(stubs):
     server = stub(stubs, *[Fault.http(503)] * 4)
-    backend = OpenAIBackend(model="m", base_url=server.url, backoff=(0.1, 10.0))
+    backend = OpenAIBackend(model="m", server="openai", base_url=server.url, backoff=(0.1, 10.0))
     run(backend, ["a"])
     waits = gaps(server)
     for i, wait in enumerate(waits):  # the i-th wait is in [cap/2, cap], cap = 0.1 * 2**i
@@ -254,7 +254,7 @@ def test_backoff_grows_exponentially_against_a_single_endpoint(stubs):
 
 def test_connection_failures_back_off_too(stubs):
     server = stub(stubs, Fault.reset(), Fault.close(), Fault.reset())
-    backend = OpenAIBackend(model="m", base_url=server.url, backoff=(0.1, 10.0))
+    backend = OpenAIBackend(model="m", server="openai", base_url=server.url, backoff=(0.1, 10.0))
     run(backend, ["a"])
     assert [round(w, 1) >= 0.05 * 2**i for i, w in enumerate(gaps(server))] == [True] * 3
 
@@ -295,12 +295,12 @@ def test_retry_after_and_rate_limit_headers_are_parsed():
 def test_a_short_outage_is_ridden_out_and_a_long_one_is_not(stubs):
     server = stub(stubs)
     server.outage(1.0)  # connections refused for a second
-    backend = OpenAIBackend(model="m", base_url=server.url, retry_budget=4, backoff=(0.1, 0.5))
+    backend = OpenAIBackend(model="m", server="openai", base_url=server.url, retry_budget=4, backoff=(0.1, 0.5))
     start = time.monotonic()
     assert len(run(backend, ["a", "b"])) == 2
     assert time.monotonic() - start >= 0.9 and backend.retries >= 2
     server.outage(3.0, Fault.http(503))
-    backend = OpenAIBackend(model="m", base_url=server.url, retry_budget=1, backoff=(0.1, 0.5))
+    backend = OpenAIBackend(model="m", server="openai", base_url=server.url, retry_budget=1, backoff=(0.1, 0.5))
     start = time.monotonic()
     with pytest.raises(BackendError, match=r"answered 503.*gave up after \d+ attempts over 1 s"):
         run(backend, ["a"])
@@ -346,7 +346,7 @@ def test_the_key_never_shows_whatever_the_server_echoes(stubs, caplog, fault):
 def test_a_long_key_is_masked_before_the_message_is_cut(stubs):
     key = "sk-" + "".join(random.Random(3).choices("abcdefghijk0123456789", k=400))
     server = stub(stubs, fault_fn=lambda n: Fault.http(400))
-    backend = OpenAIBackend(model="m", base_url=server.url, api_key=key)
+    backend = OpenAIBackend(model="m", server="openai", base_url=server.url, api_key=key)
     with pytest.raises(BackendError) as err:
         run(backend, ["a"])
     message = str(err.value)
@@ -481,7 +481,7 @@ def test_down_endpoint_gets_no_work_until_it_answers_again(stubs):
     flaky, steady = stub(stubs, latency=0.02), stub(stubs, latency=0.02)
     flaky.outage(1.0, Fault.http(503))
     urls = [flaky.url, steady.url]
-    backend = OpenAIBackend(model="m", base_url=urls, cooldown=(0.2, 0.4), backoff=(0.01, 0.05))
+    backend = OpenAIBackend(model="m", server="openai", base_url=urls, cooldown=(0.2, 0.4), backoff=(0.01, 0.05))
     start = time.monotonic()
     during = run(backend, [f"p{i}" for i in range(30)])
     elapsed = time.monotonic() - start
@@ -494,7 +494,7 @@ def test_down_endpoint_gets_no_work_until_it_answers_again(stubs):
 
 def test_many_requests_in_flight_through_one_backend(stubs):
     server = stub(stubs, latency=1.0, record=False)
-    backend = OpenAIBackend(model="m", base_url=server.url, max_concurrency=300)
+    backend = OpenAIBackend(model="m", server="openai", base_url=server.url, max_concurrency=300)
     start = time.monotonic()
     assert len(run(backend, [f"p{i}" for i in range(300)], max_tokens=8)) == 300
     assert server.peak_in_flight >= 250 and time.monotonic() - start < 8

@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from .errors import ConfigError
 
-ExportFormat = Literal["alpaca", "sharegpt", "messages"]
-SECTIONS = ("backend", "bootstrap", "classify", "instances", "export")
+ExportFormat = Literal["alpaca", "sharegpt", "messages", "prompt_completion"]
+SECTIONS = ("backend", "bootstrap", "classify", "instances", "judge", "export")
 
 
 def opt(
@@ -92,6 +92,13 @@ class BackendConfig(Section):
         data=False,
     )  # fmt: skip
     max_attempts: int = opt(30, "attempts per request before giving up", ge=1, data=False)
+    server: Literal["auto", "openai", "vllm", "sglang", "llama.cpp"] = opt(
+        "auto",
+        "what kind of server: vLLM, SGLang and llama.cpp also get top_k/min_p/repetition "
+        "penalty at neutral values so their own defaults don't change the decoding "
+        "(auto: from /v1/models; openai: OpenAI parameters only)",
+        data=False,
+    )
     chat: bool | None = opt(None, "chat messages, or plain completion prompts; default: chat")
     price_input: float | None = opt(
         None, "price per million prompt tokens, for cost estimates", ge=0, data=False
@@ -141,9 +148,41 @@ class BootstrapConfig(Section):
     temperature: float = opt(0.7, "sampling temperature", ge=0)
     top_p: float = opt(0.5, "nucleus sampling top_p", gt=0, le=1)
     presence_penalty: float = opt(2.0, "presence penalty", ge=-2, le=2)
+    frequency_penalty: float = opt(0.0, "frequency penalty", ge=-2, le=2)
     max_tokens: int = opt(1024, "max tokens per bootstrap response", ge=1)
+    list_style: Literal["ours", "original"] = opt(
+        "ours",
+        "numbered-list dialect: ours (lenient item markers), or the original code's (prompt "
+        "ends on '9.', its four stop sequences, items split only at a new line + '9. ')",
+    )
+    truncation: Literal["last", "response"] = opt(
+        "last",
+        "on a response cut off by max_tokens drop its last candidate (Alpaca's rule) or the "
+        "whole response (the original's)",
+    )
+    capitalize: Literal["keep", "first", "lower_rest"] = opt(
+        "first",
+        "candidates' case before the filters: keep, first (upper-case the first letter) or "
+        "lower_rest (str.capitalize, which also lower-cases the rest: the original's)",
+    )
     similarity_workers: int = opt(
         1, "similarity filter processes (see docs/similarity.md)", ge=1, data=False
+    )
+    echo_words: int = opt(
+        6, "reject a candidate sharing this many consecutive words with the prompt's own text "
+        "(en; 0: off)", ge=0,
+    )  # fmt: skip
+    echo_chars: int = opt(8, "the same, in characters (zh; 0: off)", ge=0)
+    semantic: bool = opt(
+        False, "also reject candidates close in meaning to a pool entry (embeddings; "
+        "needs selfinstruct[semantic])",
+    )  # fmt: skip
+    semantic_threshold: float | None = opt(
+        None, "embedding cosine above which --semantic rejects; default: the model's own",
+        ge=0, le=1,
+    )  # fmt: skip
+    semantic_model: str | None = opt(
+        None, "minilm, use-multilingual or a sentence-transformers directory; default: by language"
     )
 
     _split = field_validator("blacklist", mode="before")(_comma_list)
@@ -177,18 +216,112 @@ class InstancesConfig(Section):
     )
     max_input_chars: int = opt(1000, "drop instances with a longer input", ge=1)
     max_output_chars: int = opt(1000, "drop instances with a longer output", ge=1)
+    hard_cases: bool = opt(
+        False, "also ask classification tasks for boundary examples (inputs near the line "
+        "between two labels), kept marked hard_case",
+    )  # fmt: skip
     presence_penalty: float = opt(
         1.5, "presence penalty (the original's 1.5)", ge=-2, le=2, flag="instance-presence-penalty"
     )
+    temperature: float = opt(
+        0.0, "sampling temperature (0: greedy, as the original)", ge=0, flag="instance-temperature"
+    )
+    top_p: float = opt(1.0, "nucleus sampling top_p", gt=0, le=1, flag="instance-top-p")
+    frequency_penalty: float = opt(
+        0.0, "frequency penalty", ge=-2, le=2, flag="instance-frequency-penalty"
+    )
+    stop: Literal["ours", "original"] = opt(
+        "ours",
+        "stop sequences: ours (a sixth example, a new line + 'Task: ') or the original's "
+        "('Example 6', 'Task:' anywhere)",
+        flag="instance-stop",
+    )
+    keep: Literal["first", "sample"] = opt(
+        "first",
+        "which max_instances examples a task keeps: the first, or a seeded random sample "
+        "(the original's)",
+        flag="instance-keep",
+    )
+
+
+class JudgeConfig(Section):
+    """Scores of every kept instance, 1-5 for correctness and helpfulness, by the same model."""
+
+    enabled: bool = opt(
+        False, "run the judge stage in `selfinstruct run` (the judge command always does)",
+        flag="judge", data=False,
+    )  # fmt: skip
+    max_tokens: int = opt(32, "max tokens per judge answer", ge=4, flag="judge-max-tokens")
 
 
 class ExportConfig(Section):
-    """Training data files written from the instances."""
+    """Training data files written from the instances, and which instances make it in."""
 
-    format: ExportFormat = opt("alpaca", "alpaca, sharegpt or messages (alpaca is always written)")
+    format: ExportFormat = opt(
+        "alpaca",
+        "extra format beside alpaca.jsonl: sharegpt, messages or prompt_completion (TRL)",
+    )
     include_seeds: bool = opt(False, "add the seed tasks' instances to the export")
     val_ratio: float = opt(0.0, "share of tasks held out for validation", ge=0, lt=1)
-    system_prompt: str | None = opt(None, "system turn for sharegpt and messages")
+    system_prompt: str | None = opt(
+        None, "system turn for sharegpt, messages and prompt_completion"
+    )
+    min_score: int | None = opt(
+        None, "keep only instances the judge scored at least this (1-5)", ge=1, le=5
+    )
+    balance: bool = opt(False, "cap leading verbs and task types, even out labels")
+    max_verb_share: float = opt(
+        0.1, "with --balance: most rows one leading verb may have, as a share", gt=0, le=1
+    )
+    max_task_type_share: float = opt(
+        0.9, "with --balance: most rows classification (or other) tasks may have", gt=0, le=1
+    )
+    max_label_ratio: float = opt(
+        1.0, "with --balance: a label's rows at most this times the rarest label's", ge=1
+    )
+
+
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "default": {},
+    "paper": {
+        "backend": {"chat": False},
+        "bootstrap": {
+            "num_prompt_instructions": 8,
+            "num_machine_instructions": 2,
+            "threshold": 0.7,
+            "min_words": 4,
+            "max_words": 150,
+            "temperature": 0.7,
+            "top_p": 0.5,
+            "presence_penalty": 2.0,
+            "frequency_penalty": 0.0,
+            "max_tokens": 1024,
+            "list_style": "original",
+            "truncation": "response",
+            "capitalize": "lower_rest",
+        },
+        "classify": {"examples": 0},
+        "instances": {
+            "examples": 0,
+            "max_instances": 5,
+            "max_tokens": 300,
+            "temperature": 0.0,
+            "presence_penalty": 1.5,
+            "frequency_penalty": 0.0,
+            "stop": "original",
+            "keep": "sample",
+            "max_input_chars": 100_000,
+            "max_output_chars": 100_000,
+        },
+    },
+}
+"""Each preset's values of the options it sets; docs/fidelity.md says where each comes from.
+
+"paper" is the original Self-Instruct code (yizhongw/self-instruct): completion prompts, its
+decoding, list dialect, truncation rule and case, its instance decoding and keep-5 sampling,
+no instance length limits. Its prompt texts and seed tasks are the user's files (--prompt-dir,
+--seeds); the classify and instance templates hold their own examples, hence `examples` 0.
+"""
 
 
 class RunConfig(BaseModel):
@@ -200,6 +333,12 @@ class RunConfig(BaseModel):
     out: Path | None = opt(None, "run directory (every stage reads and appends to it)", data=False)
     language: Literal["en", "zh"] | None = opt(None, "en or zh; default: from the seeds")
     seed: int = opt(42, "seed of every random choice (and of sampling)")
+    preset: Literal["default", "paper"] = opt(
+        "default",
+        "paper: the original Self-Instruct code's settings wherever they can be reproduced "
+        "(docs/fidelity.md); options given explicitly still win",
+        data=False,
+    )
     prompt_dir: Path | None = opt(
         None, "directory of prompt files replacing the bundled ones (same file names)", data=False
     )
@@ -211,7 +350,26 @@ class RunConfig(BaseModel):
     bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
     classify: ClassifyConfig = Field(default_factory=ClassifyConfig)
     instances: InstancesConfig = Field(default_factory=InstancesConfig)
+    judge: JudgeConfig = Field(default_factory=JudgeConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
+
+    @model_validator(mode="after")
+    def _preset_defaults(self) -> RunConfig:
+        """The preset's values for the options left unset; explicit options win.
+
+        The filled values are not marked as set, so `updated(preset="default")` and a flag over
+        a config file drop them again, while `to_toml` writes them out like any value.
+        """
+        for section, values in PRESETS[self.preset].items():
+            current = getattr(self, section)
+            given = current.model_fields_set
+            unset = {k: v for k, v in values.items() if k not in given}
+            if unset:
+                model = type(current)
+                checked = model.model_validate({**current.model_dump(exclude_unset=True), **unset})
+                filled = model.model_construct(set(given), **dict(checked))
+                object.__setattr__(self, section, filled)  # no re-validation of the whole run
+        return self
 
     @classmethod
     def from_file(cls, path: str | Path) -> RunConfig:

@@ -45,6 +45,7 @@ def backend_from_config(config: BackendConfig) -> Backend:
             chat=True if config.chat is None else config.chat,
             retry_budget=config.retry_budget,
             max_attempts=config.max_attempts,
+            server=config.server,
         )
 
     def load() -> Backend:
@@ -103,6 +104,7 @@ def backend_settings(backend: Backend, chat: bool) -> dict[str, object]:
         "model": info.model,
         "chat": chat,
         "adapter": info.extra.get("adapter") or None,
+        "server": info.extra.get("server") or None,
     }
 
 

@@ -33,8 +33,9 @@ from .base import BackendInfo, Completion, GenerationParams, Prompt, Usage
 from .failures import Failure, dropped, garbled, refusal, timed_out
 from .fleet import Endpoint, Fleet, parse_base_urls
 from .gate import Gate
-from .responses import Malformed, mask, parse_completion, parse_model_ids
+from .responses import Malformed, mask, parse_completion, parse_models
 from .retry import RetryPolicy, quota_reset
+from .servers import NEUTRAL, detect
 
 try:  # openai >= 3 ships httpx2, older releases httpx; the API we use is the same
     import httpx2 as httpx
@@ -89,6 +90,7 @@ class OpenAIBackend:
         backoff: tuple[float, float] = (1.0, 30.0),
         cooldown: tuple[float, float] = (5.0, 30.0),
         http_client: Any = None,
+        server: str = "auto",
     ) -> None:
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
@@ -108,6 +110,10 @@ class OpenAIBackend:
         self.policy = RetryPolicy(max_attempts, retry_budget, *backoff, retry_after_cap)
         self.fleet = Fleet(urls, *cooldown, max_in_flight=max_concurrency)
         self.info = BackendInfo(name="openai", model=model or "", chat=chat, batch_size=1)
+        if server != "auto" and server not in NEUTRAL:
+            raise ConfigError(f"server must be auto or one of {sorted(NEUTRAL)}, got {server!r}")
+        self.server = server
+        """The kind of server (see `servers.py`); "auto" asks /v1/models on first use."""
         self.usage = Usage()
         self.usage_by_endpoint = {url: Usage() for url in urls}
         self.retries = 0
@@ -132,9 +138,10 @@ class OpenAIBackend:
     ) -> list[Completion]:
         """`params.n` completions per prompt, flattened in prompt order."""
         self._bind_loop()
-        if not self.info.model:
+        if not self.info.model or self.server == "auto":
             await self.aresolve_model()
         args: dict[str, Any] = {
+            **NEUTRAL[self.server],
             "max_tokens": params.max_tokens,
             "temperature": params.temperature,
             "top_p": params.top_p,
@@ -153,13 +160,16 @@ class OpenAIBackend:
         return await _gather_or_cancel(jobs)
 
     async def aresolve_model(self) -> str:
-        """Ask the server's /v1/models for its first model id when no model was given."""
+        """Ask /v1/models for the first model id (when no model was given) and the server kind."""
         self._bind_loop()
-        if not self.info.model:
-            ids, _ = await self._call("/models", None, parse_model_ids)
-            if not ids:
+        if not self.info.model or self.server == "auto":
+            models, _ = await self._call("/models", None, parse_models)
+            if not models and not self.info.model:
                 raise BackendError(f"{self.fleet.describe()} serves no models; pass model=")
-            self.info.model = ids[0]
+            self.info.model = self.info.model or models[0][0]
+            if self.server == "auto":
+                self.server = detect([owner for _, owner in models])
+            self.info.extra["server"] = self.server
         return self.info.model
 
     async def aclose(self) -> None:

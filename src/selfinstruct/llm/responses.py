@@ -52,11 +52,20 @@ def parse_completion(data: bytes, chat: bool) -> Completion:
 
 def parse_model_ids(data: bytes) -> list[str]:
     """The model ids of a /models response body."""
+    return [model_id for model_id, _ in parse_models(data)]
+
+
+def parse_models(data: bytes) -> list[tuple[str, str]]:
+    """(id, owned_by) of each model in a /models response body."""
     body = _json(data)
     models = body.get("data")
     if not isinstance(models, list):
         raise Malformed("a model list without 'data'")
-    return [m["id"] for m in models if isinstance(m, dict) and isinstance(m.get("id"), str)]
+    return [
+        (m["id"], str(m.get("owned_by") or ""))
+        for m in models
+        if isinstance(m, dict) and isinstance(m.get("id"), str)
+    ]
 
 
 def clean_text(text: str) -> str:
