@@ -53,3 +53,21 @@ def test_estimate_runs_a_pilot_and_leaves_the_run_directory_alone(tmp_path: Path
     assert est.cost is not None and est.cost > 0
     printed = capsys.readouterr().out
     assert "estimate for 500 instructions" in printed and "cost" in printed
+
+
+def test_progress_bar_and_stats_show_tokens_and_cost_so_far(tmp_path: Path, capsys) -> None:
+    from fakes import FakeBackend
+    from test_pipeline import respond
+
+    from selfinstruct.estimate import cost_of as money
+
+    selfinstruct.bootstrap(
+        "en", tmp_path, 4, FakeBackend(respond=respond), price_input=2.0, price_output=8.0
+    )
+    err = capsys.readouterr().err
+    stats = selfinstruct.RunDir.of(tmp_path).read_stats()["bootstrap"]
+    assert stats["cost"] == pytest.approx(
+        money(stats["prompt_tokens"], stats["completion_tokens"], 2.0, 8.0)
+    )
+    total = stats["prompt_tokens"] + stats["completion_tokens"]
+    assert f"tokens={total:,}" in err and "cost=" in err

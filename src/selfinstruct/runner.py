@@ -22,6 +22,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from pydantic import BaseModel
 from tqdm.auto import tqdm
 
+from .estimate import cost_of
 from .jsonl import JsonlWriter
 from .llm.base import Backend, Completion, GenerationParams, Prompt
 from .llm.factory import backend_settings, resolve_model
@@ -74,8 +75,9 @@ class StageLog:
         unit: str,
         progress: bool,
         postfix: Callable[[Counter[str]], dict[str, Any]] | None = None,
+        prices: tuple[float | None, float | None] = (None, None),
     ) -> None:
-        self.rundir, self.stage = rundir, stage
+        self.rundir, self.stage, self.prices = rundir, stage, prices
         self.counts, self._summarize, self._postfix = counts, summarize, postfix
         self.usage = rundir.read_usage(stage)
         self._kept = JsonlWriter(kept_file)
@@ -103,8 +105,7 @@ class StageLog:
         self.counts.update(counts)
         self._record_usage(completions)
         self.bar.update(advance)
-        if self._postfix is not None:
-            self.bar.set_postfix(self._postfix(self.counts), refresh=False)
+        self.bar.set_postfix(self.postfix(), refresh=False)
         if time.monotonic() - self._last_stats > 1.0:
             self.write_stats("running")
 
@@ -136,6 +137,16 @@ class StageLog:
             self._ledger.write(line)
             add_usage(self.usage, line)
 
+    def postfix(self) -> dict[str, Any]:
+        """The progress bar's tail: the stage's own figures, tokens so far and, priced, cost."""
+        shown = dict(self._postfix(self.counts)) if self._postfix is not None else {}
+        prompt, completion = self.usage["prompt_tokens"], self.usage["completion_tokens"]
+        shown["tokens"] = f"{prompt + completion:,}"
+        cost = cost_of(prompt, completion, *self.prices)
+        if cost is not None:
+            shown["cost"] = f"{cost:,.4g}"
+        return shown
+
     def write_stats(self, stopped: str) -> dict[str, Any]:
         """Refresh this stage's section of stats.json (counts are deterministic; time is not)."""
         usage = self.usage
@@ -148,6 +159,9 @@ class StageLog:
         }
         if usage["endpoints"]:
             stats["endpoints"] = usage["endpoints"]
+        cost = cost_of(usage["prompt_tokens"], usage["completion_tokens"], *self.prices)
+        if cost is not None:
+            stats["cost"] = round(cost, 6)
         self.rundir.update_stats(self.stage, stats)
         self._last_stats = time.monotonic()
         return stats
@@ -210,6 +224,7 @@ async def run_model_stage(
         state.rundir, name, kept_file=kept_file, rejected_file=rejected_file,
         counts=counts, summarize=summarize, total=finished + len(todo), done=finished,
         unit=unit, progress=state.config.progress, postfix=postfix,
+        prices=(state.config.backend.price_input, state.config.backend.price_output),
     )  # fmt: skip
     stopped = "complete"
     try:
