@@ -15,8 +15,8 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 COMMANDS = (
-    (), ("seeds", "validate"), ("bootstrap",), ("classify",), ("instances",), ("export",),
-    ("run",), ("finetune",),
+    (), ("seeds", "validate"), ("bootstrap",), ("classify",), ("instances",), ("judge",),
+    ("export",), ("run",), ("report",), ("finetune",),
 )  # fmt: skip
 
 

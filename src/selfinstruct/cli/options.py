@@ -18,21 +18,29 @@ from pydantic import BaseModel
 from ..config import RunConfig, option_meta
 from ..config_files import config_from_sources
 
-RUN_WIDE = ("seeds", "out", "language", "seed", "prompt_dir", "progress", "force")
+RUN_WIDE = ("seeds", "out", "language", "seed", "preset", "prompt_dir", "progress", "force")
 
 
 def add_options(
-    parser: argparse.ArgumentParser, sections: Iterable[str], run_wide: Iterable[str] = RUN_WIDE
+    parser: argparse.ArgumentParser,
+    sections: Iterable[str],
+    run_wide: Iterable[str] = RUN_WIDE,
+    fields: Iterable[str] | None = None,
 ) -> None:
-    """Add the run-wide flags named in `run_wide`, then every flag of the given sections."""
+    """Add the run-wide flags named in `run_wide`, then the flags of the given sections.
+
+    `fields` keeps only the sections' fields of those names (all of them when None).
+    """
     group = parser.add_argument_group("run")
     for name in run_wide:
         _add(group, RunConfig, name)
+    keep = None if fields is None else set(fields)
     for section in sections:
         model = RunConfig.model_fields[section].annotation
         group = parser.add_argument_group(section, model.__doc__)  # type: ignore[union-attr]
         for name in model.model_fields:  # type: ignore[union-attr]
-            _add(group, model, name)  # type: ignore[arg-type]
+            if keep is None or name in keep:
+                _add(group, model, name)  # type: ignore[arg-type]
     parser.add_argument(
         "--config", metavar="FILE", help="TOML or YAML file of options (see --dump-config)"
     )

@@ -1,0 +1,85 @@
+"""`selfinstruct.report`: see the data before training on it.
+
+Writes `DIR/report/index.html` (one self-contained page), `DIR/report/report.md` (the same
+content) and the plots as PNG files beside them, from whatever the run directory holds: a
+finished run, one still going, or one that was interrupted. Not a pipeline stage: it only reads
+the run's files (`report_data`, `report_shape`), draws (`report_plots`) and writes the page
+(`report_sections`, `report_render`). See docs/report.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import RunConfig
+from .errors import ConfigError
+from .jsonl import write_text_atomic
+from .report_data import ReportData, collect
+from .report_plots import write_plots
+from .report_render import render_html, render_markdown
+from .report_sections import sections, summary
+
+REPORT_DIR = "report"
+
+
+@dataclass
+class ReportResult:
+    """The files written, the numbers behind them, and a short text summary."""
+
+    out_dir: Path
+    html: Path
+    markdown: Path
+    plots: list[Path]
+    data: ReportData
+    summary: str
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+def report(
+    out_dir: str | Path | RunConfig,
+    *,
+    price_input: float | None = None,
+    price_output: float | None = None,
+    sample: int = 12,
+    top_verbs: int = 20,
+) -> ReportResult:
+    """Write the run report of `out_dir` (a run directory, or a RunConfig naming one).
+
+    Prices are per million prompt / completion tokens; given here they win over a RunConfig's
+    `[backend] price_input` / `price_output`. `sample` is how many rejected candidates the
+    dedup table shows, `top_verbs` how many leading verbs the diversity chart shows.
+    """
+    if isinstance(out_dir, RunConfig):
+        config = out_dir
+        if config.out is None:
+            raise ConfigError("no run directory: pass --out DIR or set out = ... in the config")
+        out_dir = config.out
+        price_input = config.backend.price_input if price_input is None else price_input
+        price_output = config.backend.price_output if price_output is None else price_output
+    data = collect(
+        out_dir,
+        price_input=price_input,
+        price_output=price_output,
+        sample=sample,
+        top_verbs=top_verbs,
+    )
+    folder = data.root / REPORT_DIR
+    plots = write_plots(data, folder)
+    parts = sections(data, plots)
+    title = f"selfinstruct run report: {data.root.name or data.root}"
+    html_path, md_path = folder / "index.html", folder / "report.md"
+    write_text_atomic(html_path, render_html(title, parts, folder, data.language))
+    write_text_atomic(md_path, render_markdown(title, parts))
+    lines = [
+        f"report of {data.root} ({data.language}; "
+        + (", ".join(f"{k} {v}" for k, v in data.status.items()) or "nothing run yet")
+        + ")",
+        *summary(data),
+        f"written: {html_path}, {md_path.name} and {len(plots)} plots in {folder}",
+    ]
+    return ReportResult(
+        data.root, html_path, md_path, [p.path for p in plots], data, "\n".join(lines)
+    )
