@@ -1,9 +1,19 @@
-"""Split a model response into candidate instructions (pure parsing, no filtering)."""
+"""Split a model response into candidate instructions, and recase them (pure, no filtering).
+
+Two splitters: ours, lenient (any of the usual item markers, bullets, full-width digits), and
+the original Self-Instruct code's, strict (an item starts only at a new line, digits, at most
+one space, then ". "), for runs that reproduce the original. A response cut off by max_tokens
+loses its last candidate (Alpaca's rule) or all of them (the original's).
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
+
+Truncation = Literal["last", "response"]
+Capitalize = Literal["keep", "first", "lower_rest"]
 
 # An item marker at the start of a line: "9.", "9)", "9 .", "9、", "９．" (full-width digits too),
 # but not a number such as "1.5" or "10:30" that opens a line of text. Matching is linear: the
@@ -11,6 +21,7 @@ from dataclasses import dataclass
 _ITEM = re.compile(
     r"^[ \t]*(?:[#*-]+[ \t]*)?([0-9０-９]{1,3})[ \t]*[.)、．：:](?![0-9０-９])[ \t]*", re.M
 )
+_ORIGINAL_ITEM = re.compile(r"\n(\d+)\s?\. ")
 
 
 @dataclass(frozen=True)
@@ -23,18 +34,48 @@ class Candidate:
 
 
 def split_candidates(
-    response: str, *, first_number: int, continued: bool, finish_reason: str = "stop"
+    response: str,
+    *,
+    first_number: int,
+    continued: bool,
+    finish_reason: str = "stop",
+    strict: bool = False,
+    truncation: Truncation = "last",
 ) -> list[Candidate]:
     """Cut a response into numbered items.
 
     `continued` is True for completion prompts, where the response starts inside item
     `first_number` (the prompt ended with "9."). Text before the first marker of a chat response
-    is a preamble ("Here are some tasks:"), not a candidate. When the model was cut off by
-    max_tokens the last item is marked truncated.
+    is a preamble ("Here are some tasks:"), not a candidate. `strict` splits as the original
+    code does. When the model was cut off by max_tokens, the last item (`truncation="last"`) or
+    every item (`"response"`) is marked truncated.
     """
-    text = response
-    if continued:
-        text = f"{first_number}. {text.lstrip()}"
+    if strict:
+        items = _split_strict(response, first_number, continued)
+    else:
+        items = _split_lenient(response, first_number, continued)
+    if items and finish_reason == "length":
+        cut = items if truncation == "response" else items[-1:]
+        items = items[: len(items) - len(cut)] + [Candidate(c.text, c.number, True) for c in cut]
+    return items
+
+
+def recase(text: str, capitalize: Capitalize) -> str:
+    """`first`: upper-case the first letter; `lower_rest`: str.capitalize, the original's.
+
+    The original's `str.capitalize` also lower-cases the rest ("Write a SQL query" becomes
+    "Write a sql query"); `first` only makes "write a program ..." meet the filters as
+    "Write a program ...".
+    """
+    if capitalize == "lower_rest":
+        return text.capitalize()
+    if capitalize == "first" and text[:1].islower() and len(text[0].upper()) == 1:
+        return text[0].upper() + text[1:]
+    return text
+
+
+def _split_lenient(response: str, first_number: int, continued: bool) -> list[Candidate]:
+    text = f"{first_number}. {response.lstrip()}" if continued else response
     matches = list(_ITEM.finditer(text))
     items: list[Candidate] = []
     for i, match in enumerate(matches):
@@ -44,10 +85,26 @@ def split_candidates(
         items.append(Candidate(body, number))
     if not matches and not continued:
         items = [Candidate(line, None) for line in _bullet_lines(response)]
-    if items and finish_reason == "length":
-        last = items[-1]
-        items[-1] = Candidate(last.text, last.number, truncated=True)
     return items
+
+
+def _split_strict(response: str, first_number: int, continued: bool) -> list[Candidate]:
+    """Pieces between "\\n<digits>[a space]. " markers; a chat response's first is a preamble."""
+    text = response if continued else "\n" + response
+    matches = list(_ORIGINAL_ITEM.finditer(text))
+    starts = [0] + [m.end() for m in matches]
+    ends = [m.start() for m in matches] + [len(text)]
+    numbers: list[int | None] = [first_number] + [_number(m.group(1)) for m in matches]
+    items = [
+        Candidate(" ".join(text[s:e].split()), n)
+        for s, e, n in zip(starts, ends, numbers, strict=True)
+    ]
+    return items if continued else items[1:]
+
+
+def _number(digits: str) -> int | None:
+    """The item number, when it is a plausible one (three digits at most)."""
+    return int(digits) if len(digits) <= 3 else None
 
 
 def _bullet_lines(response: str) -> list[str]:

@@ -1,8 +1,15 @@
-"""Encode in-context instructions into a bootstrap prompt (completion or chat style)."""
+"""Encode in-context instructions into a bootstrap prompt (completion or chat style).
+
+Two list styles: ours, and the original Self-Instruct code's (`original=True`), which ends the
+prompt right after the open number ("9." with no space), strips only ":" from the end of an
+in-context instruction, and stops at the original's four sequences. The header line comes from
+the template, so a template "<header>\\n{tasks}\\n{next}." gives the original's exact text.
+"""
 
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,13 +18,22 @@ from .llm.base import Prompt
 LAST_ITEM = 15
 """The model continues the list up to this item; generation stops when it starts item 16."""
 
+ORIGINAL_STOP = ("\n\n", f"\n{LAST_ITEM + 1}", f"{LAST_ITEM + 1}.", f"{LAST_ITEM + 1} .")
+"""The original bootstrap's stop sequences: a blank line, or the start of item 16."""
+
+_SPACE = re.compile(r"\s+")
+
 
 @dataclass(frozen=True)
 class PromptStyle:
-    """How requests are phrased: chat messages or a plain list to continue; in which language."""
+    """How requests are phrased: chat messages or a plain list to continue; in which language.
+
+    `original` switches the list to the original code's dialect (see the module docstring).
+    """
 
     chat: bool
     language: str = "en"
+    original: bool = False
 
     @property
     def template_name(self) -> str:
@@ -26,6 +42,8 @@ class PromptStyle:
 
     def stop(self) -> tuple[str, ...]:
         """Stop at item 16; completion mode also stops at the first blank line (paper's setting)."""
+        if self.original:
+            return ORIGINAL_STOP
         item16 = (f"\n{LAST_ITEM + 1}.", f"\n{LAST_ITEM + 1} .", f"{LAST_ITEM + 1}.")
         return item16 if self.chat else ("\n\n", *item16)
 
@@ -47,18 +65,27 @@ def sample_instructions(
 
 
 def encode_prompt(instructions: Sequence[str], style: PromptStyle, template: str) -> Prompt:
-    """Number the instructions 1..k and leave item k+1 open for the model to write."""
-    text = template
-    listed = "\n".join(f"{i}. {_one_line(inst)}" for i, inst in enumerate(instructions, start=1))
+    """Number the instructions 1..k and leave item k+1 open for the model to write.
+
+    `{tasks}` becomes "1. first\\n2. second\\n...\\nk. last" (each instruction on one line, a
+    trailing colon removed: a colon before the next number invites an input, not a task),
+    `{next}` k + 1 and `{last}` the last item asked for.
+    """
+    colons = ":" if style.original else ":："
+    listed = "\n".join(
+        f"{i}. {one_line(inst).rstrip(colons)}" for i, inst in enumerate(instructions, start=1)
+    )
     filled = (
-        text.replace("{tasks}", listed)
+        template.replace("{tasks}", listed)
         .replace("{next}", str(len(instructions) + 1))
         .replace("{last}", str(LAST_ITEM))
     )
     if style.chat:
         return [{"role": "user", "content": filled.strip()}]
-    return filled.rstrip("\n") + " "
+    # The original ends on "9." exactly; ours leaves the space the model would write next.
+    return filled.rstrip("\n") if style.original else filled.rstrip("\n") + " "
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+def one_line(text: str) -> str:
+    """Whitespace runs as one space, ends trimmed."""
+    return _SPACE.sub(" ", text).strip()
