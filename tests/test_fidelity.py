@@ -313,8 +313,8 @@ def answer(prompt: Prompt, params: GenerationParams) -> str:
         if "Classify" in task
         else ("Input: case {n}\nOutput: result {n}\n")
     )
-    examples = [shape.format(n=n) for n in range(8)]  # "Example 1" is in the prompt already
-    return examples[0] + "".join(f"Example {n + 1}\n{examples[n]}" for n in range(1, 8))
+    examples = [shape.format(n=n) for n in range(8)]  # the model writes "Example 1" itself
+    return "".join(f"Example {n + 1}\n{examples[n]}" for n in range(8))
 
 
 def test_paper_classify_and_instance_prompts_and_keep_5(tmp_path: Path) -> None:
@@ -329,11 +329,13 @@ def test_paper_classify_and_instance_prompts_and_keep_5(tmp_path: Path) -> None:
     machine = [m.instruction for m in RunDir.of(out).read_machine()]
     # classify: the original's `template + " " + instruction + "\nIs it classification?"`
     original_head = CLASSIFY_HEAD + "Task:"
-    asked = [p for p in backend.prompts if p.startswith(CLASSIFY_HEAD)]
-    assert asked == [f"{original_head} {m}\nIs it classification?" for m in machine]
-    # instances: the original's `template + " " + instruction + "\n"`; we still prime "Example 1"
+    asked = [(p, q) for p, q in backend.history if prompt_text(p).startswith(CLASSIFY_HEAD)]
+    assert [p for p, _ in asked] == [f"{original_head} {m}\nIs it classification?" for m in machine]
+    # and the original's decoding: 3 tokens, greedy, stop at a newline or "Task"
+    assert asked[0][1].max_tokens == 3 and asked[0][1].stop == ("\n", "Task")
+    # instances: the original's `template + " " + instruction + "\n"`, byte for byte
     calls = [(p, q) for p, q in backend.history if prompt_text(p).startswith(INSTANCES_HEAD)]
-    assert [p for p, _ in calls] == [f"{INSTANCES_HEAD} {m}\nExample 1\n" for m in machine]
+    assert [p for p, _ in calls] == [f"{INSTANCES_HEAD} {m}\n" for m in machine]
     params = calls[0][1]
     assert params.stop == ("Example 6", "Task:") and params.max_tokens == 300
     assert (params.temperature, params.presence_penalty, params.frequency_penalty) == (0, 1.5, 0)

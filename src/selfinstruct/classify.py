@@ -103,8 +103,14 @@ def pick_examples(seeds: Sequence[SeedTask], k: int, seed: int) -> list[tuple[st
     return chosen
 
 
-def params_for(chat: bool, seed: int) -> GenerationParams:
+ORIGINAL_YES = ("Yes", "yes", "YES")
+"""The original code's whole test for a classification task: the stripped answer is one of these."""
+
+
+def params_for(chat: bool, seed: int, style: str = "ours") -> GenerationParams:
     """Greedy and short: the answer is one word (a chat model may add a little)."""
+    if style == "original":
+        return GenerationParams(max_tokens=3, temperature=0.0, stop=("\n", "Task"), seed=seed)
     if chat:
         return GenerationParams(max_tokens=8, temperature=0.0, seed=seed)
     return GenerationParams(max_tokens=5, temperature=0.0, stop=("\n",), seed=seed)
@@ -147,13 +153,17 @@ class ClassifyStage:
 
     prompt: ClassifyPrompt
     params: GenerationParams
+    style: str = "ours"
     name: str = "classify"
 
     def build_prompt(self, record: MachineInstruction) -> Prompt:
         return self.prompt.render(record.instruction)
 
     def process(self, record: MachineInstruction, completion: Completion) -> Outcome:
-        verdict = parse_yes_no(completion.text)
+        if self.style == "original":
+            verdict: bool | None = completion.text.strip() in ORIGINAL_YES
+        else:
+            verdict = parse_yes_no(completion.text)
         line = ClassificationRecord(
             instruction=record.instruction,
             index=record.index,
@@ -181,7 +191,8 @@ async def run_stage(state: RunState, backend: Backend) -> ClassifyResult:
         template = state.template("classify")
         examples = pick_examples(state.seeds, c.examples, state.config.seed)
         prompt = ClassifyPrompt.build(template, examples, state.language, chat)
-        stage = ClassifyStage(prompt, params_for(chat, state.config.seed))
+        params = params_for(chat, state.config.seed, c.style)
+        stage = ClassifyStage(prompt, params, c.style)
         return stage, {"template": text_digest(template)}
 
     def summarize(counts: Counter[str]) -> dict[str, Any]:

@@ -84,6 +84,9 @@ class InstancePrompts:
     examples: int
     seed: int
     chat: bool
+    original: bool = False
+    """End as the original code does: the task line, then a newline (the model writes
+    "Example 1"); instructions are stripped, not re-spaced."""
 
     def render(self, instruction: str, classification: bool) -> Prompt:
         shots = pick_seed_examples(
@@ -95,9 +98,12 @@ class InstancePrompts:
             for t in shots
         )
         text = self.templates[classification].replace("{examples}", blocks)
-        text = text.replace("{instruction}", " ".join(instruction.split())).rstrip()
+        task = instruction.strip() if self.original else " ".join(instruction.split())
+        text = text.replace("{instruction}", task).rstrip()
         if self.chat:
             return as_turns(text, self.labels)
+        if self.original:
+            return text + "\n"
         return text + f"\n{self.labels.example} 1\n"
 
 
