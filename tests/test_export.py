@@ -1,19 +1,23 @@
-"""Export: Alpaca/ShareGPT/messages files, seeds, seeded split, determinism, to_dataset, CLI."""
+"""Export: formats, seeds, seeded split, determinism, min-score, balance, hard cases, card, CLI."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import datasets
 import pytest
+import yaml
 
+from selfinstruct.balance import Caps, Row, balance, largest_count
 from selfinstruct.cli import main
 from selfinstruct.errors import DataError
 from selfinstruct.export import export_run, split_tasks, to_dataset
+from selfinstruct.finetune.data import load_conversations
 from selfinstruct.instances import InstancesRecord
 from selfinstruct.jsonl import JsonlWriter
-from selfinstruct.records import Instance
+from selfinstruct.records import AlpacaExample, Instance, JudgeRecord
 from selfinstruct.rundir import RunDir
 from selfinstruct.seeds import load_seeds
 
@@ -26,8 +30,11 @@ TASKS = {
 }
 
 
-def make_run(root: Path) -> RunDir:
-    """A run directory as the instances stage leaves it (tasks in a scrambled order)."""
+def make_run(root: Path, hard: bool = False) -> RunDir:
+    """A run directory as the instances stage leaves it (tasks in a scrambled order).
+
+    `hard`: the classification task's "quickly" example is marked a hard case.
+    """
     rundir = RunDir.of(root)
     rundir.write_meta({"seeds": "en", "language": "en"})
     with JsonlWriter(rundir.instances) as out:
@@ -37,7 +44,10 @@ def make_run(root: Path) -> RunDir:
                     instruction=text,
                     index=i,
                     is_classification="Yes or No" in text,
-                    instances=[Instance(input=a, output=b) for a, b in pairs],
+                    instances=[
+                        Instance(input=a, output=b, hard_case=hard and a == "quickly")
+                        for a, b in pairs
+                    ],
                     generated=len(pairs),
                     dropped={},
                     task_dropped=None if pairs else "no_instances",
@@ -134,3 +144,181 @@ def test_cli_export_with_config_file(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert read(tmp_path / "messages.jsonl")[0]["messages"][0]["content"] == "Be brief."
     stats = json.loads((tmp_path / "stats.json").read_text())["export"]
     assert stats["format"] == "messages" and stats["train"] + stats["validation"] == 7
+
+
+def judge(rundir: RunDir, scores: dict[tuple[str, int], int | None]) -> None:
+    """judgements.jsonl as the judge stage writes it, with these scores by (task, position)."""
+    tasks = rundir.read_instance_tasks()
+    with JsonlWriter(rundir.judgements) as out:
+        for (text, position), score in scores.items():
+            inst = tasks[text].instances[position]
+            output = "stale" if score == -1 else inst.output  # judged before a regeneration
+            out.write(
+                JudgeRecord(
+                    instruction=text, index=tasks[text].index, instance=position,
+                    input=inst.input, output=output, correctness=None if score is None else 5,
+                    helpfulness=score if score and score > 0 else None,
+                    score=score if score and score > 0 else None,
+                )
+            )  # fmt: skip
+
+
+def test_min_score_keeps_judged_rows_and_counts_drops_by_score(tmp_path: Path) -> None:
+    rundir = make_run(tmp_path)
+    with pytest.raises(DataError, match="selfinstruct judge"):
+        export_run(tmp_path, min_score=4)
+    judge(
+        rundir,
+        {
+            ("Square the number.", 0): 5,
+            ("Square the number.", 1): 2,
+            ("Name a fruit that is red.", 0): 4,
+            ("Name a fruit that is red.", 1): None,  # unreadable judge answer
+            ("Is the word a noun? Answer Yes or No.", 0): 3,
+            ("Is the word a noun? Answer Yes or No.", 1): -1,  # judged other text
+        },
+    )  # "Translate the word into French." has no judgement at all
+    s = export_run(tmp_path, min_score=4, include_seeds=True).stats
+    assert s["dropped"] == {"score_2": 1, "score_3": 1, "unjudged": 3}
+    rows = read(rundir.alpaca)
+    machine = {(r["instruction"], r["output"]) for r in rows} - {
+        (t.instruction, i.output) for t in load_seeds("en") for i in t.instances
+    }
+    assert machine == {("Square the number.", "9"), ("Name a fruit that is red.", "A strawberry.")}
+    assert s["seed_examples"] > 0  # human-written seed rows are not judged: kept
+    dropped = sum(s["dropped"].values())
+    assert s["examples"] == s["machine_examples"] + s["seed_examples"] - s["duplicates"] - dropped
+    assert len(rows) == s["examples"]
+
+
+def rows_of(spec: list[tuple[str, bool, str, bool]]) -> list[Row]:
+    return [
+        Row(AlpacaExample(instruction=t, input=f"in {n}", output=o), c, h)
+        for n, (t, c, o, h) in enumerate(spec)
+    ]
+
+
+def test_labels_are_evened_per_task_keeping_hard_cases_first() -> None:
+    task = "Is this review positive? Answer Yes or No."
+    rows = rows_of(
+        [(task, True, "Yes", False)] * 3 + [(task, True, "yes.", True)]
+        + [(task, True, "No", False)] * 2 + [("Write a poem.", False, "A poem", False)] * 3
+    )  # fmt: skip
+    even = balance(rows, Caps(verb_share=1, task_type_share=1, label_ratio=1))
+    labels = Counter(r.example.output.rstrip(".").lower() for r in even.rows if r.is_classification)
+    assert labels == {"yes": 2, "no": 2} and even.dropped == {"label_balance": 2}
+    assert any(r.hard_case for r in even.rows)  # the hard case survived the cut
+    assert sum(not r.is_classification for r in even.rows) == 3
+    loose = balance(rows, Caps(verb_share=1, task_type_share=1, label_ratio=1.5))
+    assert loose.dropped == {"label_balance": 1}  # yes keeps 3 = 1.5 x 2
+
+
+def test_verb_and_task_type_caps_hold_and_are_deterministic() -> None:
+    verbs = ["Write", "Explain", "List", "Describe", "Summarize", "Translate", "Classify", "Name"]
+    spec = []
+    for verb in verbs:
+        for task in range(6 if verb == "Write" else 2):
+            for k in range(3):
+                spec.append((f"{verb} thing {task} please.", verb == "Classify", f"out {k}", False))
+    rows = rows_of(spec)
+    caps = Caps(verb_share=0.2, task_type_share=0.9, label_ratio=1)
+    result = balance(rows, caps, seed=3)
+    share = Counter(r.example.instruction.split()[0] for r in result.rows)
+    assert share["Write"] / len(result.rows) <= 0.2 < 18 / len(rows)
+    assert result.dropped["verb_cap"] == len(rows) - len(result.rows) > 0
+    assert not result.unmet
+    assert [r.example for r in balance(rows, caps, seed=3).rows] == [r.example for r in result.rows]
+    tight = balance(rows, Caps(verb_share=1, task_type_share=0.8, label_ratio=1))
+    kinds = Counter(r.is_classification for r in tight.rows)
+    assert kinds[False] / len(tight.rows) <= 0.8 and tight.dropped["task_type_cap"] > 0
+    assert balance(rows, Caps(verb_share=0.05, task_type_share=1)).unmet == ["verb_cap"]
+    assert largest_count([10, 1], free=0, share=0.5) == 1
+    assert largest_count([3, 3], free=0, share=0.5) == 3
+
+
+def test_balance_in_export_counts_every_drop(tmp_path: Path) -> None:
+    make_run(tmp_path)
+    # verbs: square 2 rows, name 2, translate 1, and "Is ..." (no verb: never dropped) 2
+    s = export_run(tmp_path, balance=True, max_verb_share=0.25).stats
+    assert s["dropped"] == {"verb_cap": 2} and s["unmet_caps"] == []
+    instructions = Counter(r["instruction"] for r in read(tmp_path / "alpaca.jsonl"))
+    assert instructions["Square the number."] == instructions["Name a fruit that is red."] == 1
+    assert s["examples"] == s["machine_examples"] - s["duplicates"] - sum(s["dropped"].values())
+    assert len(read(tmp_path / "alpaca.jsonl")) == s["examples"]
+
+
+def test_hard_case_column_on_every_row_of_every_format(tmp_path: Path) -> None:
+    make_run(tmp_path, hard=True)
+    s = export_run(tmp_path, format="messages").stats
+    alpaca, messages = read(tmp_path / "alpaca.jsonl"), read(tmp_path / "messages.jsonl")
+    assert all(isinstance(r["hard_case"], bool) for r in alpaca + messages)
+    assert [r["input"] for r in alpaca if r["hard_case"]] == ["quickly"]
+    assert sum(r["hard_case"] for r in messages) == s["hard_cases"] == 1
+    assert "`hard_case`" in (tmp_path / "README.md").read_text(encoding="utf-8")
+
+
+def test_prompt_completion_rows_and_finetune_reads_them(tmp_path: Path) -> None:
+    make_run(tmp_path)
+    export_run(tmp_path, format="prompt_completion", system_prompt="Be brief.")
+    rows = read(tmp_path / "prompt_completion.jsonl")
+    square = next(r for r in rows if r["prompt"][1]["content"] == "Square the number.\n\n3")
+    assert square == {
+        "prompt": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Square the number.\n\n3"},
+        ],
+        "completion": [{"role": "assistant", "content": "9"}],
+    }
+    conversations = load_conversations(tmp_path / "prompt_completion.jsonl")
+    assert len(conversations) == 7
+    assert [m["role"] for m in conversations[0].messages] == ["system", "user", "assistant"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"prompt": "Hi", "completion": []}) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match="prompt"):
+        load_conversations(bad)
+
+
+def card_header(path: Path) -> dict:
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("---\n")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+def test_dataset_card_header_body_and_loading_by_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    rundir = make_run(tmp_path)
+    rundir.update_stats("instances", {"generated": 9, "kept": 7, "dropped": {"duplicate": 2}})
+    result = export_run(tmp_path, format="messages", val_ratio=0.25)
+    header = card_header(tmp_path / "README.md")
+    assert {"license", "language", "task_categories", "size_categories", "pretty_name"} <= set(
+        header
+    )
+    assert header["language"] == ["en"] and header["task_categories"] == ["text-generation"]
+    sizes = Path(datasets.__file__).parent / "utils" / "resources" / "size_categories.json"
+    assert header["size_categories"] == ["n<1K"] and "n<1K" in json.loads(sizes.read_text())
+    configs = {c["config_name"]: c for c in header["configs"]}
+    assert set(configs) == {"alpaca", "messages"} and configs["alpaca"]["default"] is True
+    for config in configs.values():
+        assert all((tmp_path / f["path"]).is_file() for f in config["data_files"])
+    body = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "2023-11-14" in body and "| instances kept | 7 | duplicate: 2 |" in body
+    assert f"| rows exported | {result.stats['examples']} |" in body
+    loaded = datasets.load_dataset(str(tmp_path), "messages", cache_dir=str(tmp_path / "cache"))
+    assert set(loaded) == {"train", "validation"}
+    assert loaded["train"].num_rows == result.stats["train"]
+    assert loaded["train"].column_names == ["messages"]
+
+
+def test_every_export_file_is_byte_identical_on_a_rerun(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    make_run(tmp_path, hard=True)
+    options = {"format": "sharegpt", "val_ratio": 0.25, "balance": True, "include_seeds": True}
+    first = export_run(tmp_path, **options)
+    before = {p.name: p.read_bytes() for p in first.files}
+    assert {"README.md", "dataset_info.json", "sharegpt_validation.jsonl"} <= set(before)
+    again = export_run(tmp_path, **options)
+    assert {p.name: p.read_bytes() for p in again.files} == before

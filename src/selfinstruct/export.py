@@ -1,8 +1,11 @@
-"""Export a run's instances as training data: Alpaca JSONL, plus ShareGPT or chat messages.
+"""Export a run's instances as training data: Alpaca JSONL, another trainer format, a card.
 
 One line per instance (`instruction`, `input`, `output`), seed tasks optionally included, split
 into train and validation by task (so no instruction is in both) with a seeded shuffle, rows
-sorted so the same run directory always exports byte-identical files. Export files are derived
+sorted so the same run directory always exports byte-identical files. Before the split, rows
+may be filtered by the judge's scores (`min_score`) and balanced (`balance`, see balance.py);
+every row left out is counted by name. Beside the data: `dataset_info.json` (LLaMA-Factory's
+registry of the files) and `README.md` (a Hugging Face dataset card). Export files are derived
 data: each is rewritten whole through a temporary file and a rename, never half written.
 `to_dataset(DIR)` loads the result as a `datasets.Dataset` (or a `DatasetDict` with a split).
 """
@@ -10,17 +13,23 @@ data: each is rewritten whole through a temporary file and a rename, never half 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import RunConfig
+from .balance import Caps, Row, balance
+from .config import ExportConfig, RunConfig
+from .dataset_card import CardFacts, card_date, render_card
 from .errors import ConfigError, DataError, MissingDependencyError
-from .formats import data_file, encode
-from .jsonl import read_jsonl, write_jsonl_atomic
-from .records import AlpacaExample
+from .formats import data_file, encode, llama_factory_entry
+from .jsonl import read_jsonl, write_json_atomic, write_jsonl_atomic, write_text_atomic
+from .records import AlpacaExample, Instance, InstancesRecord, JudgeRecord
 from .runstate import RunState, open_dir
+
+CARD = "README.md"
+DATASET_INFO = "dataset_info.json"
 
 
 @dataclass
@@ -44,10 +53,26 @@ def split_tasks(instructions: Sequence[str], val_ratio: float, seed: int) -> set
     return set(tasks[:n_val])
 
 
-def export_run(out_dir: str | Path | RunConfig | None = None, **options: Any) -> ExportResult:
-    """Write `alpaca.jsonl` (and `{format}.jsonl`, and `*_validation.jsonl` with a split).
+def score_drop(judgement: JudgeRecord | None, inst: Instance, min_score: int) -> str | None:
+    """Why `--min-score` leaves an instance out (`unjudged`, `score_2`, ...), or None to keep it.
 
-    `options` are RunConfig options (`format="messages"`, `val_ratio=0.05`, ...).
+    A judgement of other text than the instance's (the instances were regenerated since) counts
+    as none.
+    """
+    if (
+        judgement is None
+        or judgement.score is None
+        or (judgement.input, judgement.output) != (inst.input, inst.output)
+    ):
+        return "unjudged"
+    return f"score_{judgement.score}" if judgement.score < min_score else None
+
+
+def export_run(out_dir: str | Path | RunConfig | None = None, **options: Any) -> ExportResult:
+    """Write `alpaca.jsonl` (and `{format}.jsonl`, `*_validation.jsonl`, the card, the registry).
+
+    `options` are RunConfig options (`format="messages"`, `val_ratio=0.05`, `min_score=4`,
+    `balance=True`, ...).
     """
     return run_stage(open_dir(out_dir, **options))
 
@@ -57,47 +82,135 @@ def run_stage(state: RunState) -> ExportResult:
     c = state.config.export
     rundir = state.rundir
     state.require(rundir.instances, "instances")
-    tasks = rundir.read_instance_tasks()
-    machine = [(r.instruction, r.instances) for r in tasks.values() if r.instances]
-    seed_tasks = [(t.instruction, t.instances) for t in state.seeds] if c.include_seeds else []
-    counted: dict[tuple[str, str, str], AlpacaExample] = {}
-    total = {"machine": 0, "seed": 0}
-    for source, items in (("machine", machine), ("seed", seed_tasks)):
-        for instruction, instances in items:
-            for inst in instances:
-                total[source] += 1
-                row = AlpacaExample(instruction=instruction, input=inst.input, output=inst.output)
-                counted.setdefault((row.instruction, row.input, row.output), row)
-    rows = [counted[k] for k in sorted(counted)]
-    held_out = split_tasks([r.instruction for r in rows], c.val_ratio, state.config.seed)
+    tasks = [r for r in rundir.read_instance_tasks().values() if r.instances]
+    judgements = None
+    if c.min_score is not None:
+        state.require(rundir.judgements, "judge")
+        judgements = rundir.read_judgements()
+    dropped: Counter[str] = Counter()
+    machine = machine_rows(tasks, judgements, c.min_score, dropped)
+    seed_tasks = state.seeds if c.include_seeds else []
+    seeds = [
+        Row(
+            AlpacaExample(instruction=t.instruction, input=i.input, output=i.output),
+            t.is_classification,
+        )
+        for t in seed_tasks
+        for i in t.instances
+    ]
+    unique: dict[tuple[str, str, str], Row] = {}
+    for row in machine + seeds:
+        ex = row.example
+        unique.setdefault((ex.instruction, ex.input, ex.output), row)
+    rows = [unique[k] for k in sorted(unique)]
+    duplicates = len(machine) + len(seeds) - len(rows)
+    unmet: list[str] = []
+    if c.balance:
+        caps = Caps(c.max_verb_share, c.max_task_type_share, c.max_label_ratio)
+        balanced = balance(rows, caps, state.language, state.config.seed)
+        rows, unmet = balanced.rows, balanced.unmet
+        dropped.update(balanced.dropped)
+    held_out = split_tasks([r.example.instruction for r in rows], c.val_ratio, state.config.seed)
     splits = {
-        "train": [r for r in rows if r.instruction not in held_out],
-        "validation": [r for r in rows if r.instruction in held_out],
+        "train": [r for r in rows if r.example.instruction not in held_out],
+        "validation": [r for r in rows if r.example.instruction in held_out],
     }
-    files: list[Path] = []
-    for fmt in dict.fromkeys(("alpaca", c.format)):
-        for split, split_rows in splits.items():
-            path = data_file(rundir.root, fmt, split)
-            if split == "validation" and not held_out:
-                path.unlink(missing_ok=True)  # a stale split from an earlier export
-                continue
-            write_jsonl_atomic(path, [encode(r, fmt, c.system_prompt) for r in split_rows])
-            files.append(path)
+    hard_column = any(i.hard_case for t in tasks for i in t.instances)
+    written = write_data(rundir.root, c, splits, hard_column)
+    write_json_atomic(rundir.root / DATASET_INFO, dataset_info(written))
+    files = [rundir.root / name for splits_ in written.values() for name in splits_.values()]
+    files += [rundir.root / DATASET_INFO, rundir.root / CARD]
     stats: dict[str, Any] = {
         "format": c.format,
-        "machine_tasks": len(machine),
+        "machine_tasks": len(tasks),
         "seed_tasks": len(seed_tasks),
-        "machine_examples": total["machine"],
-        "seed_examples": total["seed"],
-        "duplicates": total["machine"] + total["seed"] - len(rows),
+        "machine_examples": sum(len(t.instances) for t in tasks),
+        "seed_examples": len(seeds),
+        "duplicates": duplicates,
+        "dropped": dict(sorted(dropped.items())),
         "examples": len(rows),
         "train": len(splits["train"]),
         "validation": len(splits["validation"]),
         "validation_tasks": len(held_out),
+        "hard_cases": sum(r.hard_case for r in rows),
+        "min_score": c.min_score,
+        "balance": c.balance,
+        "unmet_caps": unmet,
         "files": [p.name for p in files],
     }
     rundir.update_stats("export", stats)
+    facts = CardFacts(
+        language=state.language,
+        seeds=state.seeds_name,
+        seed_tasks=len(state.seeds),
+        rows=len(rows),
+        files=written,
+        meta=rundir.read_meta(),
+        stats=rundir.read_stats(),
+        export=state.config.data_settings("export"),
+        date=card_date(),
+        hard_case_column=hard_column,
+    )
+    write_text_atomic(rundir.root / CARD, render_card(facts))
     return ExportResult(rundir.root, files, stats)
+
+
+def machine_rows(
+    tasks: Sequence[InstancesRecord],
+    judgements: dict[tuple[str, int], JudgeRecord] | None,
+    min_score: int | None,
+    dropped: Counter[str],
+) -> list[Row]:
+    """Every kept instance as a row, less those `min_score` leaves out (counted in `dropped`)."""
+    rows = []
+    for task in tasks:
+        for position, inst in enumerate(task.instances):
+            if judgements is not None and min_score is not None:
+                reason = score_drop(judgements.get((task.instruction, position)), inst, min_score)
+                if reason:
+                    dropped[reason] += 1
+                    continue
+            example = AlpacaExample(
+                instruction=task.instruction, input=inst.input, output=inst.output
+            )
+            rows.append(Row(example, task.is_classification, inst.hard_case))
+    return rows
+
+
+def write_data(
+    root: Path, c: ExportConfig, splits: dict[str, list[Row]], hard_column: bool
+) -> dict[str, dict[str, str]]:
+    """Write alpaca and `c.format`, each split; returns format -> split -> file name."""
+    written: dict[str, dict[str, str]] = {}
+    for fmt in dict.fromkeys(("alpaca", c.format)):
+        for split, rows in splits.items():
+            path = data_file(root, fmt, split)
+            if split == "validation" and not rows:
+                path.unlink(missing_ok=True)  # a stale split from an earlier export
+                continue
+            lines = [
+                encode(
+                    r.example,
+                    fmt,
+                    c.system_prompt,
+                    {"hard_case": r.hard_case} if hard_column else None,
+                )
+                for r in rows
+            ]
+            write_jsonl_atomic(path, lines)
+            written.setdefault(fmt, {})[split] = path.name
+    return written
+
+
+def dataset_info(written: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """LLaMA-Factory's `dataset_info.json`: one entry per exported file it can read, by stem."""
+    info: dict[str, Any] = {}
+    for fmt, splits in written.items():
+        for name in splits.values():
+            entry = llama_factory_entry(fmt, name)
+            if entry is not None:
+                info[Path(name).stem] = entry
+    return info
 
 
 def to_dataset(out_dir: str | Path, format: str = "alpaca") -> Any:

@@ -1,7 +1,10 @@
-"""Training-data formats: Alpaca rows as chat turns (messages, ShareGPT) and the export file names.
+"""Training-data formats: Alpaca rows as chat turns, the export file names, LLaMA-Factory entries.
 
 Shared by the export stage (which writes them) and finetuning (which reads them back), so the
-user turn a model is trained on is exactly the one exported.
+user turn a model is trained on is exactly the one exported. Every format is one JSON object a
+line that the trainer reading it accepts as it is: Alpaca (`instruction`/`input`/`output`),
+ShareGPT (`conversations` of `from`/`value`), OpenAI `messages`, and TRL's conversational
+`prompt`/`completion`. Extra top-level keys (such as `hard_case`) ride along in every format.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import Any
 from .errors import ConfigError
 from .records import AlpacaExample
 
-FORMATS: tuple[str, ...] = ("alpaca", "sharegpt", "messages")
+FORMATS: tuple[str, ...] = ("alpaca", "sharegpt", "messages", "prompt_completion")
 VALIDATION_SUFFIX = "_validation"
 SHAREGPT_FROM = {"system": "system", "user": "human", "assistant": "gpt"}
 """ShareGPT's speaker names for the chat roles."""
@@ -44,10 +47,66 @@ def as_sharegpt(example: AlpacaExample, system_prompt: str | None = None) -> dic
     }
 
 
-def encode(row: AlpacaExample, format: str, system_prompt: str | None = None) -> dict[str, Any]:
-    """One exported line of `row` in `format`."""
+def as_prompt_completion(
+    example: AlpacaExample, system_prompt: str | None = None
+) -> dict[str, Any]:
+    """TRL's conversational prompt/completion: `prompt` = [system?, user], `completion` = [reply].
+
+    SFTTrainer computes the loss on the completion only for this format.
+    """
+    turns = as_messages(example, system_prompt)["messages"]
+    return {"prompt": turns[:-1], "completion": turns[-1:]}
+
+
+_ENCODERS = {
+    "sharegpt": as_sharegpt,
+    "messages": as_messages,
+    "prompt_completion": as_prompt_completion,
+}
+
+
+def encode(
+    row: AlpacaExample,
+    format: str,
+    system_prompt: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One exported line of `row` in `format`, with `extra` top-level keys after the row's own."""
+    encoder = _ENCODERS.get(format)
+    line = row.model_dump() if encoder is None else encoder(row, system_prompt)
+    return {**line, **(extra or {})}
+
+
+def llama_factory_entry(format: str, file_name: str) -> dict[str, Any] | None:
+    """A LLaMA-Factory `dataset_info.json` entry for one exported file; None where it has none.
+
+    Field names as documented in LLaMA-Factory's data/README.md (hiyouga/LLaMA-Factory): an
+    entry has `file_name`, `formatting` ("alpaca" or "sharegpt", default alpaca), `columns`
+    (alpaca: `prompt`, `query`, `response`, `system`, `history`; sharegpt: `messages`, `system`,
+    `tools`) and, for sharegpt, `tags` (`role_tag`, `content_tag`, `user_tag`, `assistant_tag`,
+    `system_tag`, ...). Its "OpenAI format" is sharegpt with role/content tags. Our system
+    prompt is a first `system` turn, which `system_tag` picks up. TRL's prompt/completion
+    layout has no LLaMA-Factory form.
+    """
+    if format == "alpaca":
+        columns = {"prompt": "instruction", "query": "input", "response": "output"}
+        return {"file_name": file_name, "formatting": "alpaca", "columns": columns}
     if format == "sharegpt":
-        return as_sharegpt(row, system_prompt)
+        tags = {"role_tag": "from", "content_tag": "value"}
+        tags |= {f"{role}_tag": name for role, name in SHAREGPT_FROM.items()}
+        return {
+            "file_name": file_name,
+            "formatting": "sharegpt",
+            "columns": {"messages": "conversations"},
+            "tags": tags,
+        }
     if format == "messages":
-        return as_messages(row, system_prompt)
-    return row.model_dump()
+        tags = {"role_tag": "role", "content_tag": "content"}
+        tags |= {f"{role}_tag": role for role in ("user", "assistant", "system")}
+        return {
+            "file_name": file_name,
+            "formatting": "sharegpt",
+            "columns": {"messages": "messages"},
+            "tags": tags,
+        }
+    return None

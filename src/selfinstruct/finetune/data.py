@@ -1,4 +1,4 @@
-"""Training data: read Alpaca / messages JSONL, render prompts, mask them out of the loss.
+"""Training data: read exported JSONL (any format), render prompts, mask them out of the loss.
 
 Pure Python (no torch): examples become lists of token ids with labels, where every prompt token
 is labelled -100 so that the loss counts response tokens only. The collator is the one piece that
@@ -68,7 +68,7 @@ class EncodeStats:
 
 
 def load_conversations(path: str | Path) -> list[Conversation]:
-    """Read a JSONL file of Alpaca rows, `messages` rows or ShareGPT `conversations` rows."""
+    """Read JSONL rows: Alpaca, `messages`, ShareGPT `conversations` or `prompt`/`completion`."""
     path = Path(path)
     if not path.is_file():
         raise DataError(str(path), None, None, "training data file not found")
@@ -89,6 +89,8 @@ def _row_messages(row: Any, path: str, line: int) -> list[dict[str, str]]:
     if "conversations" in row:
         turns = row["conversations"]
         return _check_turns(turns, "conversations", "from", "value", SHAREGPT_ROLES, path, line)
+    if "prompt" in row and "completion" in row:
+        return _prompt_completion(row["prompt"], row["completion"], path, line)
     for name in ("instruction", "output"):
         value = row.get(name)
         if not isinstance(value, str) or not value.strip():
@@ -101,6 +103,19 @@ def _row_messages(row: Any, path: str, line: int) -> list[dict[str, str]]:
         raise DataError(path, line, "input", "must be a string")
     example = AlpacaExample(instruction=row["instruction"], input=context, output=row["output"])
     return as_messages(example)["messages"]
+
+
+def _prompt_completion(prompt: Any, completion: Any, path: str, line: int) -> list[dict[str, str]]:
+    """TRL's conversational prompt/completion row: prompt turns, then the reply turns."""
+    for name, turns in (("prompt", prompt), ("completion", completion)):
+        if not isinstance(turns, list) or not turns:
+            raise DataError(
+                path, line, name, "must be a non-empty list of role/content turns (TRL's "
+                "conversational prompt/completion form)",
+            )  # fmt: skip
+    return _check_turns(
+        [*prompt, *completion], "prompt+completion", "role", "content", ROLES, path, line
+    )
 
 
 def _check_turns(
