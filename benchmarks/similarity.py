@@ -22,10 +22,20 @@ pairs (F > 0.7) found, instructions the filter rejects, and tokenizer speed.
     python benchmarks/similarity.py --corpus my.jsonl --quick
     python benchmarks/similarity.py --cjk           # ../shared/corpora/instructions_zh.jsonl
     python benchmarks/similarity.py --verify        # every decision of the stream, brute force
+    python benchmarks/similarity.py --pool 1000000  # one big pool: speed, memory, build, resume
 
 `--verify` streams the whole corpus and checks every decision and maximum score against brute
 force: rapidfuzz's LCS with every pool entry (checked against rouge-score's own LCS on a sample),
 rouge-score's `scoring.fmeasure` on the pairs that can hold the maximum.
+
+`--pool N` builds one pool of N instructions (the filter's pool from the corpus, padded with
+synthetic instructions, as the table does) and reports: the time to build the index from a pool
+file, and to rebuild it the way a resumed bootstrap run does (one `add()` per line); candidates/s
+of `check()` (and of `rejects()`, the decision alone) on the held-out candidates, next to the
+reference method on a sample; peak memory; the same brute force as `--verify` on a sample of
+the held-out candidates (decisions, maximum scores, argmax; top-10 lists and means on a few);
+the cost per call of `most_similar(k=10)` and `mean_score` at 10K, 100K and N; and, with
+`--workers 1,2`, check() with the pool split over that many processes.
 """
 
 from __future__ import annotations
@@ -38,9 +48,10 @@ import os
 import random
 import resource
 import sys
+import tempfile
 import time
 import tracemalloc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +126,7 @@ def measure(
     build = time.perf_counter()
     index = SimilarityIndex(workers=1)
     index.add_many(pool)
+    index.check(candidates[0])  # entries are indexed in bulk before the first question
     build = time.perf_counter() - build
     index_mb = tracemalloc.get_traced_memory()[0] / 2**20
     tracemalloc.stop()
@@ -251,6 +263,200 @@ def cjk_report(path: Path, examples: int = 6) -> None:
             print(f"  {texts[i]}  |  {texts[j]}")
 
 
+def write_pool(path: Path, texts: Sequence[str]) -> None:
+    """A pool file as a run directory holds it: one JSON object a line."""
+    with path.open("w", encoding="utf-8") as f:
+        for text in texts:
+            f.write(json.dumps({"instruction": text}, ensure_ascii=False) + "\n")
+
+
+def read_pool(path: Path) -> list[str]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line)["instruction"] for line in f]
+
+
+def rate(fn: Callable[[str], object], texts: Sequence[str]) -> float:
+    """Calls per second of fn over texts."""
+    start = time.perf_counter()
+    for text in texts:
+        fn(text)
+    return len(texts) / (time.perf_counter() - start)
+
+
+def brute_force(
+    pool: Sequence[str], candidates: Sequence[str], full: int
+) -> list[tuple[bool, float, int, list[tuple[int, float]] | None, float | None]]:
+    """(reject, max, argmax, top-10, mean) of each candidate against every pool entry.
+
+    LCS by rapidfuzz on rouge-score's tokens (checked against rouge-score's `_score_lcs` on
+    random pairs); the maximum by rouge-score's `scoring.fmeasure` on the pairs that can hold it;
+    top-10 and mean (for the first `full` candidates) from rouge-score's formula on every pair.
+    """
+    codes = TokenCodes()
+    tokens = [ref_tokenize(text) for text in pool]
+    seqs = [codes.encode(t) for t in tokens]
+    lens = np.array([len(t) for t in tokens], dtype=np.float64)
+    rng = random.Random(0)
+    for _ in range(500):
+        i, j = rng.randrange(len(pool)), rng.randrange(len(pool))
+        ref = rouge_scorer._score_lcs(tokens[i], tokens[j]).fmeasure
+        lcs = LCSseq.similarity(seqs[i], seqs[j])
+        mine = scoring.fmeasure(lcs / lens[j], lcs / lens[i]) if lens[i] and lens[j] else 0.0
+        assert mine == ref, (pool[i], pool[j])
+    del tokens
+    out = []
+    for n, text in enumerate(candidates):
+        seq = codes.encode(ref_tokenize(text))
+        m = len(seq)
+        lcs = process.cdist([seq], seqs, scorer=LCSseq.similarity, dtype=np.int32, workers=-1)[0]
+        if not m or not lcs.any():
+            out.append((False, 0.0, 0, None, None))
+            continue
+        ratio = 2 * lcs / (lens + m)
+        near = np.flatnonzero((ratio >= ratio.max() - 1e-9) & (lcs > 0)).tolist()
+        scores = {k: scoring.fmeasure(int(lcs[k]) / lens[k], int(lcs[k]) / m) for k in near}
+        best = max(scores.values())
+        argmax = min(k for k, f in scores.items() if f == best)
+        top = mean = None
+        if n < full:  # rouge-score's formula (scoring.fmeasure) on every pair, vectorized
+            with np.errstate(invalid="ignore", divide="ignore"):
+                precision, recall = lcs / lens, lcs / m
+                f = np.nan_to_num(2 * precision * recall / (precision + recall))
+            order = np.lexsort((np.arange(f.size), -f))[:10]
+            top = [(int(k), float(f[k])) for k in order]
+            mean = float(np.mean(f))
+        out.append((best > THRESHOLD, best, argmax, top, mean))
+    return out
+
+
+def index_costs(index: SimilarityIndex, texts: Sequence[str], calls: int) -> dict[str, float]:
+    """ms per call of most_similar(k=10), mean_score and mean_score(sample=10,000)."""
+    return {
+        "top": 1000 / rate(lambda t: index.most_similar(t, 10), texts[:calls]),
+        "mean": 1000 / rate(index.mean_score, texts[: max(3, calls // 10)]),
+        "sampled": 1000 / rate(lambda t: index.mean_score(t, sample=10_000), texts[:calls]),
+    }
+
+
+def call_costs(pool: Sequence[str], texts: Sequence[str], calls: int) -> dict[str, float]:
+    """index_costs() on a fresh index of this pool."""
+    with SimilarityIndex() as index:
+        index.add_many(pool)
+        index.check(texts[0])
+        return index_costs(index, texts, calls)
+
+
+def scale_report(args: argparse.Namespace, seeds: list[str], corpus: list[str]) -> None:
+    """The --pool N report (see the module docstring)."""
+    size, holdout = args.pool, min(args.holdout, len(corpus) // 2)
+    kept, _, _ = stream(seeds, corpus[:-holdout])
+    pad = max(0, size - len(kept))
+    start = time.perf_counter()
+    pool = kept[:size] + synthetic(corpus[:-holdout], pad)
+    candidates = list(corpus[-holdout:])
+    print(
+        f"pool {size}: the filter's pool from the first {len(corpus) - holdout} corpus "
+        f"instructions ({min(size, len(kept))} kept) + {pad} synthetic instructions (corpus words "
+        f"drawn at random, corpus-like lengths; made in {time.perf_counter() - start:.0f} s); "
+        f"candidates: the corpus's last {holdout}, never in the pool; {os.cpu_count()} cores",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "pool.jsonl"
+        write_pool(path, pool)
+        del pool
+        start = time.perf_counter()
+        texts = read_pool(path)
+        read_s = time.perf_counter() - start
+        index = SimilarityIndex()
+        index.add_many(texts)
+        index.check(candidates[0])  # entries are indexed in bulk before the first question
+        build_s = time.perf_counter() - start
+        with SimilarityIndex() as resumed:  # as a resumed run does: one add() per record
+            start = time.perf_counter()
+            with path.open(encoding="utf-8") as f:
+                for line in f:
+                    resumed.add(json.loads(line)["instruction"])
+            resumed.check(candidates[0])
+            resume_s = time.perf_counter() - start
+    print(
+        f"index from the pool file: {build_s:.1f} s (reading the JSONL {read_s:.1f} s, then "
+        f"add_many + indexing); rebuilt as a resume does (add() per line): {resume_s:.1f} s",
+        flush=True,
+    )
+    ours = [index.check(text) for text in candidates]
+    check_rate = rate(index.check, candidates)
+    rejects_rate = rate(index.rejects, candidates)
+    rss = peak_rss_mb()
+    rejected = sum(d.reject for d in ours)
+    print(
+        f"ours: check() {check_rate:.0f} candidates/s on {len(candidates)} candidates "
+        f"({rejected} rejected); rejects() alone {rejects_rate:.0f}/s; "
+        f"peak RSS {rss:.0f} MiB (this process, everything above included)",
+        flush=True,
+    )
+
+    start = time.perf_counter()
+    sample = candidates[: args.brute]
+    brute = brute_force(texts, sample, full=args.brute_full)
+    differ = sum(
+        (d.reject, d.max_score, d.argmax) != b[:3] for d, b in zip(ours, brute, strict=False)
+    )
+    full = [(c, b) for c, b in zip(sample, brute, strict=True) if b[3] is not None]
+    differ_full = sum(
+        (index.most_similar(c, 10), index.mean_score(c)) != (b[3], b[4]) for c, b in full
+    )
+    print(
+        f"brute force (every pool entry) on the first {len(sample)} candidates "
+        f"({sum(b[0] for b in brute)} rejected), {time.perf_counter() - start:.0f} s: "
+        f"{differ} differ in decision, maximum score or argmax; top-10 lists and means of the "
+        f"first {len(full)}: {differ_full} differ",
+        flush=True,
+    )
+
+    pool_tokens = [ref_tokenize(text) for text in texts]
+    start, ref = time.perf_counter(), []
+    for text in candidates:
+        ref.append(reference_max(pool_tokens, text, args.processes))
+        if len(ref) >= args.ref_sample:
+            break
+    ref_rate = len(ref) / (time.perf_counter() - start)
+    del pool_tokens
+    differ_ref = sum(
+        (d.reject, d.max_score) != (r > THRESHOLD, r) for d, r in zip(ours, ref, strict=False)
+    )
+    print(
+        f"reference (multiprocessing.Pool({args.processes}) of rouge-score per candidate) on "
+        f"{len(ref)} candidates: {ref_rate:.3f} candidates/s; ratio {check_rate / ref_rate:.0f}; "
+        f"{differ_ref} of {len(ref)} differ",
+        flush=True,
+    )
+
+    accepted = [c for c, d in zip(candidates, ours, strict=True) if not d.reject]
+    print("cost per call for an accepted candidate (exact; mean sampled: 10,000 entries):")
+    print(f"{'pool':>8} {'most_similar(10) ms':>20} {'mean_score ms':>14} {'sampled mean ms':>16}")
+    for n in sorted({n for n in (10_000, 100_000) if n < size} | {size}):
+        r = index_costs(index, accepted, 100) if n == size else call_costs(texts[:n], accepted, 100)
+        print(f"{n:>8} {r['top']:>20.1f} {r['mean']:>14.1f} {r['sampled']:>16.2f}", flush=True)
+    index.close()
+    del index
+
+    print("workers (processes holding slices of the pool): check() candidates/s")
+    for workers in args.workers:
+        with SimilarityIndex(workers=workers) as split:
+            start = time.perf_counter()
+            split.add_many(texts)
+            split.check(candidates[0])
+            built = time.perf_counter() - start
+            print(
+                f"  workers={workers}: {rate(split.check, candidates):.0f}/s "
+                f"(built in {built:.0f} s)",
+                flush=True,
+            )
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak RSS {peak_rss_mb():.0f} MiB (whole run; worker processes: {children:.0f} MiB)")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=CORPORA / "instructions.jsonl")
@@ -260,6 +466,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--holdout", type=int, default=2000, help="candidates kept out of pools")
     parser.add_argument("--cjk", action="store_true", help="compare Chinese tokenizations")
     parser.add_argument("--verify", action="store_true", help="brute-force check of the stream")
+    parser.add_argument("--pool", type=int, help="one pool of this size: the scale report")
+    parser.add_argument("--brute", type=int, default=300, help="--pool: brute-force sample")
+    parser.add_argument("--brute-full", type=int, default=20, help="--pool: top-10/means checked")
+    parser.add_argument("--ref-sample", type=int, default=3, help="--pool: reference sample")
+    parser.add_argument(
+        "--workers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2],
+        help="--pool: worker counts to time, e.g. 1,2",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.cjk:
         zh = args.corpus if args.corpus != CORPORA / "instructions.jsonl" else None
@@ -274,6 +488,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     seeds, corpus = read_corpus(args.seeds), read_corpus(args.corpus)
     if args.verify:
         verify(seeds, corpus)
+        return
+    if args.pool:
+        scale_report(args, seeds, corpus)
         return
     sizes = [1000, 5000, 10000] if args.quick else [1000, 5000, 10000, 50000]
     ours_n, ref_n, budget = (300, 2, 2.0) if args.quick else (2000, 5, 8.0)

@@ -39,6 +39,10 @@ class TokenCodes:
     def encode(self, tokens: Sequence[str]) -> str:
         """The string for a token list, giving unseen tokens new characters."""
         codes = self._codes
+        try:
+            return "".join(map(codes.__getitem__, tokens))
+        except KeyError:
+            pass
         out = []
         for token in tokens:
             code = codes.get(token)

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .codes import TokenCodes
-from .shard import Shard
+from .shard import TAIL_SIZE, Shard
 from .tokenize import Tokenizer, tokenize_en
 from .workers import ShardPool
 
@@ -33,10 +33,13 @@ class Decision:
 class SimilarityIndex:
     """A pool of instructions answering exact ROUGE-L questions about new candidates.
 
+    Adding is cheap: texts are tokenized at once and indexed in bulk before the next question,
+    so rebuilding a pool of a million texts takes seconds (docs/similarity.md has figures).
+
     `workers` > 1 splits the pool over that many slices, one in this process and the rest in
-    worker processes. None (the default) means 1: on 2 cores the messages cost more than the
-    work they share out up to a 50K pool at least (see docs/similarity.md); more workers may
-    pay for far larger pools on many idle cores.
+    worker processes. None (the default) means 1; see docs/similarity.md for when more pay.
+    `tail_size` (advanced) is how many of the newest entries of a slice are held in a growable
+    index, read whole, before they are frozen into a prefix-filtered segment.
     """
 
     def __init__(
@@ -44,6 +47,8 @@ class SimilarityIndex:
         tokenizer: Tokenizer = tokenize_en,
         threshold: float = 0.7,
         workers: int | None = None,
+        *,
+        tail_size: int = TAIL_SIZE,
     ) -> None:
         if not (isinstance(threshold, int | float) and math.isfinite(threshold)):
             raise ConfigError(f"similarity threshold must be a number, got {threshold!r}")
@@ -52,16 +57,17 @@ class SimilarityIndex:
         workers = 1 if workers is None else workers
         if workers < 1:
             raise ConfigError(f"similarity workers must be >= 1, got {workers}")
+        if tail_size < 1:
+            raise ConfigError(f"similarity tail_size must be >= 1, got {tail_size}")
         self.tokenizer = tokenizer
         self.threshold = float(threshold)
         self.workers = workers
         self._codes = TokenCodes()
-        self._seqs: list[str] = []
         self._texts: list[str] = []
-        self._local = Shard(self.threshold)
+        self._local = Shard(self.threshold, tail_size)
         self._pool: ShardPool | None = None
         if workers > 1:
-            self._pool = ShardPool(self.threshold, workers - 1)
+            self._pool = ShardPool(self.threshold, workers - 1, tail_size)
 
     # -- pool -----------------------------------------------------------------------------
 
@@ -78,13 +84,24 @@ class SimilarityIndex:
         return self._add_seq(text, self._codes.encode(self.tokenizer(text)))
 
     def add_many(self, texts: Iterable[str]) -> list[int]:
-        """Add texts in order; return their positions."""
-        return [self.add(text) for text in texts]
+        """Add texts in order; return their positions (indexed in bulk before the next question)."""
+        first = len(self._texts)
+        texts = list(texts)
+        encode, tokenize = self._codes.encode, self.tokenizer
+        seqs = [encode(tokenize(text)) for text in texts]
+        self._texts.extend(texts)
+        slices = 1 if self._pool is None else self._pool.size + 1
+        for slice_no in range(slices):
+            part = seqs[(slice_no - first) % slices :: slices]
+            if slice_no == 0:
+                self._local.add_many(part)
+            else:
+                self._pool.add_many(slice_no - 1, part)
+        return list(range(first, len(self._texts)))
 
     def _add_seq(self, text: str, seq: str) -> int:
         pos = len(self._texts)
         self._texts.append(text)
-        self._seqs.append(seq)
         slices = 1 if self._pool is None else self._pool.size + 1
         if pos % slices == 0:
             self._local.add(seq)
@@ -104,6 +121,28 @@ class SimilarityIndex:
     def check(self, text: str) -> Decision:
         """Reject iff rouge-score's F against some pool entry exceeds the threshold."""
         return self._decide(self._best(self._query(text)))
+
+    def rejection(self, text: str) -> Decision | None:
+        """check(text) if it rejects the text, else None, without working out the exact maximum
+        score of an accepted candidate (which needs far more of a large pool).
+
+        For a loop that asks most_similar() about accepted candidates anyway (its first entry is
+        the maximum), this is the cheaper question; a rejection's score and argmax are exact.
+        """
+        seq = self._query(text)
+        if self._pool is None:
+            found = [self._local.rejection(seq)]
+        else:
+            self._pool.send_rejection([seq])
+            found = [self._local.rejection(seq), *(r[0] for r in self._pool.receive())]
+        results = [r if r is not None else (0.0, None) for r in found]
+        if all(r is None for r in found):
+            return None
+        return self._decide(self._merge_best(results))
+
+    def rejects(self, text: str) -> bool:
+        """check(text).reject, as cheaply as rejection()."""
+        return self.rejection(text) is not None
 
     def _decide(self, best: tuple[float, int | None]) -> Decision:
         score, pos = best
@@ -137,13 +176,21 @@ class SimilarityIndex:
             decisions.append(decision)
         return decisions
 
-    def most_similar(self, text: str, k: int = 10) -> list[tuple[int, float]]:
-        """The k pool entries with the highest F, as (position, score), best first."""
+    def most_similar(self, text: str, k: int = 10, floor: float = 0.0) -> list[tuple[int, float]]:
+        """The k pool entries with the highest F, as (position, score), best first.
+
+        Exact, ties by position; with fewer than k entries sharing a token with the text, the
+        list is padded with zero-score entries in position order, as a sort of every score
+        would be. `floor` > 0 keeps only entries with F >= floor (so possibly fewer than k): a
+        bounded and, at large pools, much cheaper question.
+        """
+        if not 0.0 <= floor <= 1.0:
+            raise ConfigError(f"most_similar floor must be in [0, 1], got {floor}")
         seq = self._query(text)
         if self._pool is None:
-            return self._local.top(seq, k)
-        self._pool.send_top(seq, k)
-        lists = [self._local.top(seq, k), *self._pool.receive()]
+            return self._local.top(seq, k, floor)
+        self._pool.send_top(seq, k, floor)
+        lists = [self._local.top(seq, k, floor), *self._pool.receive()]
         merged = [
             (self._global(slice_no, local), score)
             for slice_no, top in enumerate(lists)
@@ -152,22 +199,46 @@ class SimilarityIndex:
         merged.sort(key=lambda t: (-t[1], t[0]))
         return merged[:k]
 
-    def mean_score(self, text: str) -> float:
+    def mean_score(self, text: str, sample: int | None = None, seed: int = 0) -> float:
         """Mean F against every pool entry, as numpy's mean of the scores in pool order.
 
         That is how the reference scripts record it, so the float comes out bit for bit the same.
+        It needs an exact score for every entry sharing a token with the text, so it costs time
+        in proportion to the pool; `sample` = K instead averages the exact scores of K entries
+        drawn at random (without replacement, reproducibly from `seed`): an unbiased estimate
+        whose cost does not grow with the pool.
         """
-        if not self._texts:
+        if sample is not None and sample < 1:
+            raise ConfigError(f"mean_score sample must be >= 1 or None, got {sample}")
+        n = len(self._texts)
+        if not n:
             return 0.0
         seq = self._query(text)
+        if sample is not None and sample < n:
+            positions = np.sort(np.random.default_rng(seed).choice(n, sample, replace=False))
+            return float(np.mean(self._scores_at(seq, positions)))
         if self._pool is None:
             return float(np.mean(self._local.all_scores(seq)))
         self._pool.send_all(seq)
         slices = self._pool.size + 1
-        scores = np.empty(len(self._texts), dtype=np.float64)
+        scores = np.empty(n, dtype=np.float64)
         for slice_no, part in enumerate([self._local.all_scores(seq), *self._pool.receive()]):
             scores[slice_no::slices] = part
         return float(np.mean(scores))
+
+    def _scores_at(self, seq: str, positions: np.ndarray) -> np.ndarray:
+        """Exact F against the entries at these (global) positions, in that order."""
+        if self._pool is None:
+            return self._local.scores_at(seq, positions.tolist())
+        slices = self._pool.size + 1
+        which = positions % slices
+        parts = [(positions[which == s] // slices).tolist() for s in range(slices)]
+        self._pool.send_at(seq, parts[1:])
+        scores = np.empty(positions.size, dtype=np.float64)
+        replies = [self._local.scores_at(seq, parts[0]), *self._pool.receive()]
+        for slice_no, part in enumerate(replies):
+            scores[which == slice_no] = part
+        return scores
 
     # -- lifetime -------------------------------------------------------------------------
 

@@ -47,7 +47,7 @@ def _shutdown(procs: list[subprocess.Popen[bytes]]) -> None:
 class ShardPool:
     """`size` worker processes, one Shard each, addressed by worker number 0..size-1."""
 
-    def __init__(self, threshold: float, size: int) -> None:
+    def __init__(self, threshold: float, size: int, tail_size: int) -> None:
         self.size = size
         self._procs: list[subprocess.Popen[bytes]] = []
         self._finalizer = weakref.finalize(self, _shutdown, self._procs)
@@ -56,7 +56,7 @@ class ShardPool:
         for _ in range(size):
             self._procs.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", _WORKER_MODULE, repr(float(threshold))],
+                    [sys.executable, "-m", _WORKER_MODULE, repr(float(threshold)), str(tail_size)],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     env=env,
@@ -68,6 +68,10 @@ class ShardPool:
     def add(self, worker_no: int, seq: str) -> None:
         """Queue an entry for a worker's slice; queued entries go out before the next query."""
         self._pending[worker_no].append(seq)
+
+    def add_many(self, worker_no: int, seqs: list[str]) -> None:
+        """Queue entries for a worker's slice, in order."""
+        self._pending[worker_no].extend(seqs)
 
     def _send(self, proc: subprocess.Popen[bytes], message: tuple[object, ...]) -> None:
         try:
@@ -83,9 +87,13 @@ class ShardPool:
         )
 
     def _broadcast(self, *message: object) -> None:
+        self._send_each([message] * self.size)
+
+    def _send_each(self, messages: list[tuple[object, ...]]) -> None:
+        """One message to each worker, after the entries queued for it."""
         if not self._procs or self._finalizer.alive is False:
             raise WorkerError("the similarity workers are closed; create a new SimilarityIndex")
-        for proc, pending in zip(self._procs, self._pending, strict=True):
+        for proc, pending, message in zip(self._procs, self._pending, messages, strict=True):
             if pending:
                 self._send(proc, ("add", pending))
             self._send(proc, message)
@@ -95,13 +103,21 @@ class ShardPool:
         """Ask every worker for (max F, local position) of each query in its slice."""
         self._broadcast("best", seqs)
 
-    def send_top(self, seq: str, k: int) -> None:
-        """Ask every worker for its k best (local position, F)."""
-        self._broadcast("top", seq, k)
+    def send_rejection(self, seqs: list[str]) -> None:
+        """Ask every worker, per query, for (max F, local position) if it exceeds the threshold."""
+        self._broadcast("rejection", seqs)
+
+    def send_top(self, seq: str, k: int, floor: float) -> None:
+        """Ask every worker for its k best (local position, F), those below floor left out."""
+        self._broadcast("top", seq, k, floor)
 
     def send_all(self, seq: str) -> None:
         """Ask every worker for the F of every entry of its slice, in local order."""
         self._broadcast("all", seq)
+
+    def send_at(self, seq: str, positions: list[list[int]]) -> None:
+        """Ask each worker for the F of the entries at its own list of local positions."""
+        self._send_each([("at", seq, these) for these in positions])
 
     def receive(self) -> list[Any]:
         """The replies to the last query, in worker order."""
