@@ -18,7 +18,7 @@ from selfinstruct.cli import build_parser, main
 from selfinstruct.config import SECTIONS, flat_options, option_meta
 
 SRC = Path(selfinstruct.__file__).parent
-STAGES = {"bootstrap", "classify", "instances", "export"}
+STAGES = {"bootstrap", "classify", "instances", "judge", "export"}
 
 
 def all_fields() -> list[tuple[type, str]]:
@@ -235,3 +235,11 @@ def test_no_module_but_the_pipeline_and_the_cli_imports_a_stage() -> None:
                 names = [a.name.split(".")[-1] for a in node.names]
             offenders += [f"{rel} imports {n}" for n in names if n in STAGES and n != rel.stem]
     assert offenders == []
+
+
+def test_a_flag_named_like_a_section_works_at_the_top_level(tmp_path: Path) -> None:
+    path = tmp_path / "run.toml"
+    path.write_text("judge = true\njudge-max-tokens = 16\n", encoding="utf-8")
+    config = RunConfig.from_file(path)
+    assert config.judge.enabled is True and config.judge.max_tokens == 16
+    assert RunConfig().updated(judge=True).judge.enabled is True

@@ -17,6 +17,7 @@ from .config import (
     ClassifyConfig,
     ExportConfig,
     InstancesConfig,
+    JudgeConfig,
     RunConfig,
 )
 from .errors import (
@@ -32,6 +33,7 @@ from .errors import (
 from .estimate import Estimate, StageEstimate
 from .export import ExportResult, export_run, to_dataset
 from .instances import InstancesResult, agenerate_instances, generate_instances
+from .judge import JudgeResult, ajudge, judge
 from .llm.base import (
     Backend,
     BackendInfo,
@@ -51,11 +53,13 @@ from .records import (
     Instance,
     InstanceRejection,
     InstancesRecord,
+    JudgeRecord,
     MachineInstruction,
     Rejection,
     SeedTask,
     SimilarInstruction,
 )
+from .report import ReportResult, report
 from .rundir import RunDir
 from .seeds import SeedSummary, load_seeds, summarize
 from .similarity import Decision, SimilarityIndex, get_tokenizer
@@ -107,11 +111,15 @@ __all__ = [
     "InstancesConfig",
     "InstancesRecord",
     "InstancesResult",
+    "JudgeConfig",
+    "JudgeRecord",
+    "JudgeResult",
     "MachineInstruction",
     "MissingDependencyError",
     "OpenAIBackend",
     "Prompt",
     "Rejection",
+    "ReportResult",
     "RunConfig",
     "RunDir",
     "RunResult",
@@ -130,6 +138,7 @@ __all__ = [
     "acomplete",
     "aestimate",
     "agenerate_instances",
+    "ajudge",
     "arun",
     "bootstrap",
     "classify",
@@ -138,8 +147,10 @@ __all__ = [
     "export_run",
     "generate_instances",
     "get_tokenizer",
+    "judge",
     "load_seeds",
     "make_backend",
+    "report",
     "run",
     "summarize",
     "to_dataset",

@@ -9,14 +9,17 @@ keeps its own scheduler (the pool grows as it goes) and its books in the runner'
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .candidates import split_candidates
+from .candidates import recase, split_candidates
 from .config import RunConfig
+from .errors import ConfigError
 from .llm.base import Backend, Completion, GenerationParams
 from .llm.factory import backend_from_config, backend_settings, resolve_model
 from .pool import Pool
@@ -25,8 +28,11 @@ from .records import MachineInstruction, Rejection, clip
 from .runner import StageLog, stop_reason
 from .runstate import RunState, SeedSource, open_run, text_digest
 from .sync import run_sync
+from .templates import load_template
 
 STOP_OK = ("target_reached", "token_budget")
+FOLD_SLICE = 16
+"""Answers folded at a time before the loop lets other answers in and new requests out."""
 
 
 @dataclass
@@ -95,11 +101,14 @@ class _Loop:
             unit="inst",
             progress=state.config.progress,
             postfix=_postfix,
+            prices=(state.config.backend.price_input, state.config.backend.price_output),
         )
         last = state.machine[-1].request if state.machine else -1
         self.first_request = max(self.log.usage["requests"], last + 1)  # requests folded so far
         self._prompts_of: dict[int, list[str]] = {}
         self._pool_len_after = {self.first_request - 1: len(self.machine)}
+        self._oldest_kept = self.first_request  # the entry before it stays: the pool at start
+        self._machine_at_start = len(self.machine)
         self._last_productive = self.first_request - 1
         self._tokens_at_start = (
             self.log.usage["prompt_tokens"] + self.log.usage["completion_tokens"]
@@ -111,13 +120,17 @@ class _Loop:
         state, c = self.state, self.config
         await resolve_model(self.backend)
         chat = state.chat(self.backend)
-        self.style = PromptStyle(chat=chat, language=state.language)
+        original = c.list_style == "original"
+        self.style = PromptStyle(chat=chat, language=state.language, original=original)
         self.template = state.template(self.style.template_name, c.template)
+        if state.config.preset == "paper":
+            _require_own_template(self.template, self.style, state.config.prompt_dir)
         self.params = GenerationParams(
             max_tokens=c.max_tokens,
             temperature=c.temperature,
             top_p=c.top_p,
             presence_penalty=c.presence_penalty,
+            frequency_penalty=c.frequency_penalty,
             stop=self.style.stop(),
         )
         settings = {
@@ -127,7 +140,7 @@ class _Loop:
         }
         state.claim("bootstrap", settings)
         self.seed_instructions = [t.instruction for t in state.seeds]
-        self.pool = Pool(c, state.language, self.seed_instructions, self.machine)
+        self.pool = Pool(c, state.language, self.seed_instructions, self.machine, self.template)
         self.machine = self.pool.machine
 
     async def run(self) -> BootstrapResult:
@@ -155,38 +168,55 @@ class _Loop:
         capacity = max(group, self.state.config.backend.concurrency)
         window = 2 * capacity
         in_flight: dict[int, asyncio.Task[list[Completion]]] = {}  # first request id -> task
+        finished: list[int] = []  # first request ids of the calls that ended since the last look
+        woken = asyncio.Event()
         done: dict[int, Completion] = {}
         next_request = next_fold = self.first_request
+
+        def ended(first: int) -> Callable[[object], None]:
+            # a callback per call, not asyncio.wait over all of them: that costs O(in flight)
+            def note(_: object) -> None:
+                finished.append(first)
+                woken.set()
+
+            return note
+
         try:
             while True:
                 spent = self._budget_spent()
                 busy = next_request - next_fold - len(done)
+                worth = self._worth_sending(next_fold)
                 while (
                     not spent
                     and busy + group <= capacity
                     and next_request + group <= next_fold + window + 1
+                    and next_request - next_fold < worth
                 ):
-                    in_flight[next_request] = self._submit(
-                        range(next_request, next_request + group), window
-                    )
+                    task = self._submit(range(next_request, next_request + group), window)
+                    task.add_done_callback(ended(next_request))
+                    in_flight[next_request] = task
                     next_request += group
                     busy += group
                 if not in_flight and next_fold == next_request:
                     return "token_budget" if spent else "exhausted"
                 if self._stalled(next_fold):
                     return "stalled"
-                finished, _ = await asyncio.wait(
-                    in_flight.values(), return_when=asyncio.FIRST_COMPLETED
-                )
-                for first in [k for k, t in in_flight.items() if t in finished]:
+                if next_fold in done:
+                    await asyncio.sleep(0)  # answers in, requests out, between slices of a fold
+                else:
+                    await woken.wait()
+                woken.clear()
+                for first in finished:
                     for offset, completion in enumerate(in_flight.pop(first).result()):
                         done[first + offset] = completion
+                finished.clear()
                 batch: list[tuple[int, Completion]] = []
-                while next_fold in done:
+                while next_fold in done and len(batch) < FOLD_SLICE:
                     batch.append((next_fold, done.pop(next_fold)))
                     next_fold += 1
                 if batch and self._fold(batch):
                     return "target_reached"
+                self._forget_before(next_fold - window - 1)
         finally:
             for task in in_flight.values():
                 task.cancel()
@@ -214,6 +244,23 @@ class _Loop:
         params = replace(self.params, seed=self.state.config.seed * 1_000_003 + ids[0])
         return asyncio.create_task(self.backend.acomplete(prompts, params))
 
+    def _worth_sending(self, next_fold: int) -> float:
+        """Requests worth having out (sent, not folded): what the instructions still wanted
+        take at the yield so far, plus a quarter. Whatever is out when the target is reached is
+        thrown away: at a thousand in flight, without this, up to two thousand answers a run."""
+        folded = next_fold - self.first_request
+        accepted = len(self.machine) - self._machine_at_start
+        if folded < 1 or accepted < 1:
+            return math.inf
+        wanted = self.config.num_instructions - len(self.machine)
+        return 1.25 * wanted * folded / accepted + 1
+
+    def _forget_before(self, request: int) -> None:
+        """Drop the pool sizes no later request asks for (else a long run keeps one per request)."""
+        while self._oldest_kept < request:
+            self._pool_len_after.pop(self._oldest_kept, None)
+            self._oldest_kept += 1
+
     def _stalled(self, next_fold: int) -> bool:
         """True when the last `patience` folded requests accepted nothing (a model that can't)."""
         patience = self.config.patience
@@ -233,19 +280,26 @@ class _Loop:
         rejected: list[Rejection] = []
         for request, completion in batch:
             chosen = self._prompts_of.pop(request)
-            for cand in split_candidates(
+            candidates = split_candidates(
                 completion.text,
                 first_number=len(chosen) + 1,
                 continued=not self.style.chat,
                 finish_reason=completion.finish_reason,
-            ):
+                strict=self.style.original,
+                truncation=self.config.truncation,
+            )
+            self.pool.prefetch(
+                [recase(c.text, self.config.capitalize) for c in candidates if not c.truncated]
+            )
+            for cand in candidates:
                 if len(self.machine) >= self.config.num_instructions:
                     break
-                verdict = self.pool.judge(cand.text, cand.truncated)
+                text = recase(cand.text, self.config.capitalize)
+                verdict = self.pool.judge(text, cand.truncated)
                 if verdict is not None:
                     rejected.append(
                         Rejection(
-                            instruction=clip(cand.text, 2000),
+                            instruction=clip(text, 2000),
                             reason=verdict.reason,
                             request=request,
                             detail=verdict.detail,
@@ -254,7 +308,7 @@ class _Loop:
                         )
                     )
                 else:
-                    accepted.append(self.pool.accept(cand.text, request, chosen))
+                    accepted.append(self.pool.accept(text, request, chosen))
                     self._last_productive = max(self._last_productive, request)
             self._pool_len_after[request] = len(self.machine)
         counts = Counter(r.reason for r in rejected)
@@ -282,6 +336,18 @@ def shortfall(result: BootstrapResult, target: int) -> str | None:
     return (
         f"bootstrap stopped early ({result.stopped}) with {result.accepted} of {target} "
         f"instructions; {then}"
+    )
+
+
+def _require_own_template(template: str, style: PromptStyle, prompt_dir: Path | None) -> None:
+    """--preset paper completes the original's prompt text: the user's file, never ours."""
+    if style.chat or template != load_template(style.template_name, style.language):
+        return
+    name = f"{style.template_name}.{style.language}.txt"
+    where = f"{prompt_dir}/{name}" if prompt_dir else f"--prompt-dir DIR holding {name}"
+    raise ConfigError(
+        f"--preset paper needs the original's bootstrap prompt: give {where} (or --template "
+        "FILE); docs/fidelity.md says what to write in it"
     )
 
 

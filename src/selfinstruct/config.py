@@ -202,6 +202,12 @@ class ClassifyConfig(Section):
     examples: int = opt(
         12, "few-shot seed examples in the classify prompt", ge=0, flag="classify-examples"
     )
+    style: Literal["ours", "original"] = opt(
+        "ours",
+        "ours: lenient yes/no reading (en, zh), unreadable answers counted; original: 3 tokens, "
+        "stop at a newline or 'Task', yes only for 'Yes'/'yes'/'YES'",
+        flag="classify-style",
+    )
 
 
 class InstancesConfig(Section):
@@ -232,8 +238,9 @@ class InstancesConfig(Section):
     )
     stop: Literal["ours", "original"] = opt(
         "ours",
-        "stop sequences: ours (a sixth example, a new line + 'Task: ') or the original's "
-        "('Example 6', 'Task:' anywhere)",
+        "prompt ending and stops: ours (completion prompts end on 'Example 1'; stop at a sixth "
+        "example or a new line + 'Task: ') or the original's (end on the task line; stop at "
+        "'Example 6' or 'Task:' anywhere)",
         flag="instance-stop",
     )
     keep: Literal["first", "sample"] = opt(
@@ -252,6 +259,10 @@ class JudgeConfig(Section):
         flag="judge", data=False,
     )  # fmt: skip
     max_tokens: int = opt(32, "max tokens per judge answer", ge=4, flag="judge-max-tokens")
+    examples: int = opt(
+        2, "answered seed examples in the judge prompt (right ones and mismatched ones)", ge=0,
+        flag="judge-examples",
+    )  # fmt: skip
 
 
 class ExportConfig(Section):
@@ -299,8 +310,10 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "list_style": "original",
             "truncation": "response",
             "capitalize": "lower_rest",
+            "echo_words": 0,
+            "echo_chars": 0,
         },
-        "classify": {"examples": 0},
+        "classify": {"examples": 0, "style": "original"},
         "instances": {
             "examples": 0,
             "max_instances": 5,

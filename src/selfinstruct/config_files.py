@@ -26,14 +26,14 @@ def load_config_file(path: str | Path) -> RunConfig:
     raw = read_config_mapping(path)
     nested: dict[str, Any] = {}
     flat: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key in SECTIONS:
-            if not isinstance(value, dict):
-                raise ConfigError(f"{path}: [{key}] must be a table of options")
-            nested[key] = {str(k).replace("-", "_"): v for k, v in value.items()}
-        else:
-            flat[key] = value
     table = flat_options()
+    for key, value in raw.items():
+        if key in SECTIONS and isinstance(value, dict):
+            nested[key] = {str(k).replace("-", "_"): v for k, v in value.items()}
+        elif key in SECTIONS and key not in table:
+            raise ConfigError(f"{path}: [{key}] must be a table of options")
+        else:
+            flat[key] = value  # a flat option; `judge = true` is the flag --judge
     unknown = [k for k in flat if k not in table]
     if unknown:
         allowed = ", ".join(

@@ -6,23 +6,27 @@ then its output; no Input line for a task that needs none). Few-shot prompts are
 data plus a few seed tasks of the same kind, decoded greedily and stopped at the sixth example or
 the next task. Every response is parsed and filtered (instance_parsing, instance_filters); each
 task's line in instances.jsonl carries its own counts, so the stats always add up after a crash.
+With `hard_cases`, classification tasks also get a boundary-example request (hard_cases.py).
 """
 
 from __future__ import annotations
 
+import random
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .config import RunConfig
 from .errors import DataError
-from .instance_filters import InstanceFilterConfig, filter_task
-from .instance_parsing import parse_instances
-from .instance_prompts import LABELS, InstancePrompts
+from .hard_cases import TEMPLATE as HARD_TEMPLATE
+from .hard_cases import HardCasesStage, add_hard_cases
+from .instance_filters import OVER_MAX, FilteredTask, InstanceFilterConfig, filter_task
+from .instance_parsing import ParsedExample, parse_instances
+from .instance_prompts import LABELS, MAX_EXAMPLES, InstancePrompts, Labels
 from .llm.base import Backend, Completion, GenerationParams, Prompt
 from .llm.factory import backend_from_config
-from .records import InstanceRejection, InstancesRecord, MachineInstruction, clip
+from .records import HardCasesRecord, InstanceRejection, InstancesRecord, MachineInstruction, clip
 from .runner import Outcome, run_model_stage
 from .runstate import RunState, open_dir, text_digest
 from .sync import run_sync
@@ -69,7 +73,12 @@ class InstancesStage:
     filters: InstanceFilterConfig
     labels: dict[str, bool]
     params: GenerationParams
+    sample: int | None = None
+    """Keep a seeded random sample of this many examples (the original's), not the first ones."""
+    seed: int = 0
     name: str = "instances"
+    hard: dict[str, HardCasesRecord] = field(default_factory=dict)
+    """Answers to the hard-case requests (`--hard-cases`), by instruction."""
 
     def build_prompt(self, record: MachineInstruction) -> Prompt:
         return self.prompts.render(record.instruction, self.labels[record.instruction])
@@ -83,6 +92,9 @@ class InstancesStage:
             instruction=record.instruction,
         )
         result = filter_task(record.instruction, parsed, self.filters)
+        if self.sample is not None:
+            key = f"keep:{self.seed}:{record.instruction}"
+            result = keep_sample(result, self.sample, random.Random(key))
         line = InstancesRecord(
             instruction=record.instruction,
             index=record.index,
@@ -104,7 +116,30 @@ class InstancesStage:
             )
             for ex, reason in result.dropped
         ]
+        hard = self.hard.get(record.instruction)
+        if hard is not None and classification:
+            line = add_hard_cases(line, rows, hard, self.filters)
         return Outcome(kept=[line], rejected=rows, counts=counts_of(line))
+
+
+UNCAPPED = 1_000_000
+"""The filters' cap when a sample is kept instead: every valid example is a candidate."""
+
+
+def original_stop(words: Labels) -> tuple[str, ...]:
+    """The original's stops: where a sixth example would begin, and "Task:" anywhere."""
+    return (f"{words.example} {MAX_EXAMPLES + 1}", words.task.strip())
+
+
+def keep_sample(result: FilteredTask, k: int, rng: random.Random) -> FilteredTask:
+    """At most `k` of the kept examples, drawn at random (in response order); the rest dropped."""
+    if len(result.kept) <= k:
+        return result
+    chosen = set(rng.sample(range(len(result.kept)), k))
+    extra = [ParsedExample(i.input, i.output) for n, i in enumerate(result.kept) if n not in chosen]
+    kept = [i for n, i in enumerate(result.kept) if n in chosen]
+    dropped = result.dropped + [(e, OVER_MAX) for e in extra]
+    return FilteredTask(kept, dropped, result.task_dropped)
 
 
 def counts_of(line: InstancesRecord) -> Counter[str]:
@@ -116,11 +151,24 @@ def counts_of(line: InstancesRecord) -> Counter[str]:
         generated=line.generated,
         kept=len(line.instances),
         truncated_responses=int(line.finish_reason == "length"),
+        hard_tasks=int(line.hard_raw is not None),
+        hard_kept=sum(i.hard_case for i in line.instances),
     )
     counts.update({f"dropped.{k}": v for k, v in line.dropped.items()})
     if line.task_dropped:
         counts[f"tasks_dropped.{line.task_dropped}"] += 1
     return counts
+
+
+def _hard_summary(counts: Counter[str]) -> dict[str, Any]:
+    """The hard-case counts of the stats (their drops are also in `dropped`, as `hard.*`)."""
+    return {
+        "hard_cases": {
+            "tasks": counts["hard_tasks"],
+            "kept": counts["hard_kept"],
+            "dropped": _grouped(counts, "dropped.hard."),
+        }
+    }
 
 
 def _grouped(counts: Counter[str], prefix: str) -> dict[str, int]:
@@ -149,17 +197,22 @@ async def run_stage(state: RunState, backend: Backend) -> InstancesResult:
         templates = {kind: state.template(name) for kind, name in TEMPLATES.items()}
         words = LABELS[state.language]
         prompts = InstancePrompts(
-            templates, tuple(state.seeds), words, c.examples, state.config.seed, chat
-        )
+            templates, tuple(state.seeds), words, c.examples, state.config.seed, chat,
+            original=c.stop == "original",
+        )  # fmt: skip
         params = GenerationParams(
             max_tokens=c.max_tokens,
-            temperature=0.0,
+            temperature=c.temperature,
+            top_p=c.top_p,
             presence_penalty=c.presence_penalty,
-            stop=words.stop(),
+            frequency_penalty=c.frequency_penalty,
+            stop=original_stop(words) if c.stop == "original" else words.stop(),
             seed=state.config.seed,
         )
-        limits = InstanceFilterConfig(c.max_instances, c.max_input_chars, c.max_output_chars)
-        stage = InstancesStage(prompts, limits, labels, params)
+        sample = c.max_instances if c.keep == "sample" else None
+        cap = UNCAPPED if sample else c.max_instances
+        limits = InstanceFilterConfig(cap, c.max_input_chars, c.max_output_chars)
+        stage = InstancesStage(prompts, limits, labels, params, sample, state.config.seed)
         return stage, {"templates": [text_digest(templates[k]) for k in (True, False)]}
 
     def summarize(counts: Counter[str]) -> dict[str, Any]:
@@ -175,13 +228,36 @@ async def run_stage(state: RunState, backend: Backend) -> InstancesResult:
             "truncated_responses": counts["truncated_responses"],
             "max_instances": c.max_instances,
             "language": state.language,
+            **(_hard_summary(counts) if c.hard_cases or counts["hard_tasks"] else {}),
         }
 
+    hard_template = state.template(HARD_TEMPLATE) if c.hard_cases else None
+    hard = state.rundir.read_hard_cases() if c.hard_cases else {}
+
+    def make_full_stage(chat: bool) -> tuple[InstancesStage, dict[str, Any]]:
+        stage, settings = make_stage(chat)
+        if hard_template is not None:
+            settings = {**settings, "hard_template": text_digest(hard_template)}
+        return replace(stage, hard=hard), settings
+
+    def make_hard_stage(chat: bool) -> tuple[HardCasesStage, dict[str, Any]]:
+        stage, settings = make_full_stage(chat)
+        words = LABELS[state.language]
+        return HardCasesStage(hard_template or "", words, chat, stage.params), settings
+
+    asks = [m for m in todo if c.hard_cases and labels[m.instruction] and m.instruction not in hard]
+    if asks:  # the boundary requests first, so that each task's one line holds both answers
+        await run_model_stage(
+            state, backend, "instances", make_hard_stage, todo=asks, done=done.values(),
+            counts_of=counts_of, summarize=summarize, kept_file=state.rundir.instances_hard,
+            unit="task",
+        )  # fmt: skip
+        hard = state.rundir.read_hard_cases()
     stats = await run_model_stage(
         state,
         backend,
         "instances",
-        make_stage,
+        make_full_stage,
         todo=todo,
         done=done.values(),
         counts_of=counts_of,

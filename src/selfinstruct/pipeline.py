@@ -24,6 +24,8 @@ from .export import ExportResult
 from .export import run_stage as export_stage
 from .instances import InstancesResult
 from .instances import run_stage as instances_stage
+from .judge import JudgeResult
+from .judge import run_stage as judge_stage
 from .llm.base import Backend
 from .llm.factory import backend_from_config
 from .runstate import RunState, SeedSource, open_run
@@ -40,6 +42,8 @@ class RunResult:
     instances: InstancesResult
     export: ExportResult
     warnings: list[str] = field(default_factory=list)
+    judge: JudgeResult | None = None
+    """The judge stage's result, when it ran (`--judge`)."""
 
     @property
     def ok(self) -> bool:
@@ -85,8 +89,9 @@ async def run_state(state: RunState, backend: Backend) -> RunResult:
     warnings = [short] if short else []
     labels = await classify_stage(state, backend)
     made = await instances_stage(state, backend)
+    judged = await judge_stage(state, backend) if state.config.judge.enabled else None
     exported = export_stage(state)
-    return RunResult(state.rundir.root, boot, labels, made, exported, warnings)
+    return RunResult(state.rundir.root, boot, labels, made, exported, warnings, judged)
 
 
 PILOT_INSTRUCTIONS = 8

@@ -1,20 +1,27 @@
 """The pool a candidate instruction must stand apart from: named filters, then exact ROUGE-L.
 
 It holds the seed and machine instructions in a SimilarityIndex. `judge` names why a candidate
-is rejected (the post-processing filters first, cheap, then the similarity filter) or accepts
-it; `accept` adds it to the pool and returns its record, with its nearest neighbours and its
-mean similarity to the pool as the reference code stores them.
+is rejected (the post-processing filters first, cheap, then the prompt-echo filter, then the
+similarity filter, then, with `semantic`, the embedding filter) or accepts it; `accept` adds it
+to the pool and returns its record, with its nearest neighbours and its mean similarity to the
+pool as the reference code stores them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .config import BootstrapConfig
+from .echo import REASON as ECHOES_PROMPT
+from .echo import EchoFilter
 from .filters import FilterConfig, InstructionFilter
 from .records import MachineInstruction, SimilarInstruction
 from .similarity import SimilarityIndex, get_tokenizer
+
+if TYPE_CHECKING:
+    from .similarity.semantic import SemanticIndex
 
 TOP_K_SIMILAR = 10
 """Most similar pool entries stored with each accepted instruction (the reference code's 10)."""
@@ -39,7 +46,16 @@ class Pool:
         language: str,
         seeds: Sequence[str],
         machine: Sequence[str],
+        template: str | None = None,
     ) -> None:
+        self.semantic: SemanticIndex | None = None
+        if config.semantic:  # first: a missing model package must not leave workers behind
+            from .similarity.semantic import SemanticIndex  # numpy + an embedding model
+
+            self.semantic = SemanticIndex(
+                config.semantic_model, config.semantic_threshold, language=language
+            )
+            self.semantic.add_many([*seeds, *machine])
         self.filter = InstructionFilter(
             FilterConfig(
                 language=language,
@@ -56,9 +72,11 @@ class Pool:
         self.index.add_many(seeds)
         self.index.add_many(machine)
         self.machine = list(machine)
+        echo_n = config.echo_chars if language == "zh" else config.echo_words
+        self.echo = EchoFilter.of(template or "", echo_n)
 
-    def judge(self, text: str, truncated: bool = False) -> Verdict | None:
-        """Why `text` may not join the pool, or None when it may."""
+    def _cheap(self, text: str, truncated: bool) -> Verdict | None:
+        """The filters that need no pool: post-processing, then the prompt echo."""
         if truncated:
             return Verdict("truncated")
         reason = self.filter(text)
@@ -66,10 +84,31 @@ class Pool:
             return Verdict(reason, detail=self.filter.blacklisted(text))
         if reason is not None:
             return Verdict(reason)
+        echoed = self.echo(text)
+        if echoed is not None:
+            return Verdict(ECHOES_PROMPT, detail=echoed)
+        return None
+
+    def prefetch(self, texts: Sequence[str]) -> None:
+        """Embed a response's candidates in one batch (with `semantic`), before judging them."""
+        if self.semantic is not None:
+            keep = [t for t in texts if self._cheap(t, False) is None]
+            self.semantic.check_many(keep, add_accepted=False)
+
+    def judge(self, text: str, truncated: bool = False) -> Verdict | None:
+        """Why `text` may not join the pool, or None when it may."""
+        verdict = self._cheap(text, truncated)
+        if verdict is not None:
+            return verdict
         decision = self.index.check(text)
         if decision.reject:
             similar = self.index.texts[decision.argmax]
             return Verdict("too_similar", score=decision.max_score, similar=similar)
+        if self.semantic is not None:
+            meaning = self.semantic.check(text)
+            if meaning.reject:
+                similar = self.semantic.texts[meaning.argmax]
+                return Verdict("too_similar_semantic", score=meaning.max_score, similar=similar)
         return None
 
     def accept(self, text: str, request: int, chosen: list[str]) -> MachineInstruction:
@@ -87,6 +126,8 @@ class Pool:
             prompt_instructions=chosen,
         )
         self.index.add(text)
+        if self.semantic is not None:
+            self.semantic.add(text)
         self.machine.append(text)
         return record
 

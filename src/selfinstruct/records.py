@@ -16,10 +16,15 @@ def _not_blank(value: str) -> str:
 
 
 class Instance(_Record):
-    """One input/output pair of a task; `input` is empty for tasks that need none."""
+    """One input/output pair of a task; `input` is empty for tasks that need none.
+
+    `hard_case` marks a boundary example of a classification task (`--hard-cases`): an input
+    close to the line between two labels.
+    """
 
     input: str = ""
     output: str
+    hard_case: bool = False
 
     _check_output = field_validator("output")(_not_blank)
 
@@ -125,6 +130,19 @@ class InstancesRecord(_Record):
     task_dropped: str | None = None
     finish_reason: str
     raw: str
+    hard_raw: str | None = Field(None, description="the answer to the boundary-example request")
+
+
+class HardCasesRecord(_Record):
+    """One line of instances_hard.jsonl: a classification task's answer to the hard-case request.
+
+    Kept whole (not clipped): the instances stage parses it when it writes the task's line.
+    """
+
+    instruction: str
+    index: int
+    text: str
+    finish_reason: str
 
 
 class InstanceRejection(_Record):

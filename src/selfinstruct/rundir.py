@@ -17,6 +17,7 @@ from .errors import DataError
 from .jsonl import read_jsonl, write_json_atomic
 from .records import (
     ClassificationRecord,
+    HardCasesRecord,
     InstancesRecord,
     JudgeRecord,
     MachineInstruction,
@@ -70,6 +71,10 @@ class RunDir:
         return self.root / "instances_rejected.jsonl"
 
     @property
+    def instances_hard(self) -> Path:
+        return self.root / "instances_hard.jsonl"
+
+    @property
     def judgements(self) -> Path:
         return self.root / "judgements.jsonl"
 
@@ -98,6 +103,13 @@ class RunDir:
         """Instance-generation results by instruction (the first line of an instruction wins)."""
         rows: dict[str, InstancesRecord] = {}
         for row in read_jsonl(self.instances, InstancesRecord):
+            rows.setdefault(row.instruction, row)
+        return rows
+
+    def read_hard_cases(self) -> dict[str, HardCasesRecord]:
+        """Answers to the hard-case requests by instruction (the first line of each wins)."""
+        rows: dict[str, HardCasesRecord] = {}
+        for row in read_jsonl(self.instances_hard, HardCasesRecord):
             rows.setdefault(row.instruction, row)
         return rows
 

@@ -1,4 +1,4 @@
-"""`selfinstruct bootstrap | classify | instances | export | run`: the stages, and all of them.
+"""`selfinstruct bootstrap | classify | instances | judge | export | run`: each stage, and all.
 
 Each command builds a RunConfig from its flags (and `--config`) and calls the library function
 of the same stage; `run` calls `selfinstruct.run`, the one place that chains the stages. Every
@@ -24,10 +24,14 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("classify", "backend"),
     ),
     "instances": ("generate input/output instances for each instruction", ("instances", "backend")),
+    "judge": (
+        "score every kept instance 1-5 for correctness and helpfulness (the same model)",
+        ("judge", "backend"),
+    ),
     "export": ("write alpaca.jsonl (and sharegpt/messages) from the instances", ("export",)),
     "run": (
-        "every stage: bootstrap, classify, instances, export",
-        ("bootstrap", "classify", "instances", "export", "backend"),
+        "every stage: bootstrap, classify, instances, judge (with --judge), export",
+        ("bootstrap", "classify", "instances", "judge", "export", "backend"),
     ),
 }
 
@@ -79,6 +83,13 @@ def _instances(args: argparse.Namespace) -> int:
     return 0
 
 
+def _judge(args: argparse.Namespace) -> int:
+    from ..judge import judge
+
+    print(judge_line(judge(_config(args))))
+    return 0
+
+
 def _export(args: argparse.Namespace) -> int:
     from ..export import export_run
 
@@ -104,6 +115,8 @@ def _run(args: argparse.Namespace) -> int:
     print(bootstrap_line(result.bootstrap))
     print(classify_line(result.classify))
     print(instances_line(result.instances))
+    if result.judge is not None:
+        print(judge_line(result.judge))
     print(export_line(result.export))
     for warning in result.warnings:
         print(f"warning: {warning}")
@@ -114,6 +127,7 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "bootstrap": _bootstrap,
     "classify": _classify,
     "instances": _instances,
+    "judge": _judge,
     "export": _export,
     "run": _run,
 }
@@ -161,6 +175,15 @@ def instances_line(result: Any) -> str:
     return (
         f"instances: {s['kept']} kept of {s['generated']} generated for {s['tasks_kept']}/"
         f"{s['tasks']} tasks (+{result.new} tasks this run; dropped: {s['dropped'] or 'none'})"
+    )
+
+
+def judge_line(result: Any) -> str:
+    s = result.stats
+    scores = ", ".join(f"{k}: {v}" for k, v in s["by_score"].items())
+    return (
+        f"judge: {result.judged}/{s['instances']} instances scored (+{result.new} this run; "
+        f"by score {scores}; {s['unparseable']} unparseable; mean {s['mean_score']})"
     )
 
 

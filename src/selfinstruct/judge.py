@@ -1,0 +1,170 @@
+"""The judge stage: the run's own model scores each kept instance 1-5 for correctness, helpfulness.
+
+Self-Instruct keeps whatever survives the heuristic filters, and the paper found almost half of
+its instances flawed. Here the same backend reads each kept instance (task, input, output) with
+a short rubric (`prompts/judge.{en,zh}.txt`) and a few answered seed examples
+(judge_prompt.py), greedily, and answers two numbers, read leniently by `scores.parse_scores`.
+One request per instance, not one per task: the scores stay independent (a small model judging
+five examples in one answer copies one score down the list and loses its place), an unreadable
+answer costs one score, not five, and every request shares the rubric and the examples as a
+prefix that a server's prompt cache reuses. The lines of `judgements.jsonl` carry both scores
+and their minimum (`score`), which `export --min-score` filters on; an unreadable answer gets no
+score and is counted as `unparseable`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import RunConfig
+from .judge_prompt import LABELS, JudgePrompt, Shown, pick_shots
+from .llm.base import Backend, Completion, GenerationParams, Prompt
+from .llm.factory import backend_from_config
+from .records import InstancesRecord, JudgeRecord, clip
+from .runner import Outcome, run_model_stage
+from .runstate import RunState, open_dir, text_digest
+from .scores import parse_scores
+from .sync import run_sync
+
+TEMPLATE = "judge"
+
+
+@dataclass
+class JudgeResult:
+    """Counts over the whole directory after this run."""
+
+    out_dir: Path
+    judged: int
+    new: int
+    stats: dict[str, Any]
+
+
+def judge(
+    out_dir: str | Path | RunConfig | None = None, backend: Backend | None = None, **options: Any
+) -> JudgeResult:
+    """Score every kept instance in `out_dir` not yet scored; append judgements.jsonl.
+
+    `options` are RunConfig options (`judge_max_tokens=48`, ...).
+    """
+    state = open_dir(out_dir, **options)
+    backend = backend or backend_from_config(state.config.backend)
+    return run_sync(run_stage(state, backend), backend)
+
+
+async def ajudge(
+    out_dir: str | Path | RunConfig | None = None, backend: Backend | None = None, **options: Any
+) -> JudgeResult:
+    """`judge` for callers who own the event loop."""
+    state = open_dir(out_dir, **options)
+    return await run_stage(state, backend or backend_from_config(state.config.backend))
+
+
+@dataclass(frozen=True)
+class Item:
+    """One kept instance to score: its task, and its position among the task's instances."""
+
+    instruction: str
+    index: int
+    instance: int
+    input: str
+    output: str
+
+
+def items_of(tasks: list[InstancesRecord]) -> list[Item]:
+    """Every kept instance of every task, in file order."""
+    return [
+        Item(t.instruction, t.index, n, i.input, i.output)
+        for t in tasks
+        for n, i in enumerate(t.instances)
+    ]
+
+
+@dataclass(frozen=True)
+class JudgeStage:
+    """Prompt and answer handling of the judge stage (pure; the runner does the rest)."""
+
+    prompt: JudgePrompt
+    params: GenerationParams
+    name: str = "judge"
+
+    def build_prompt(self, item: Item) -> Prompt:
+        return self.prompt.render(Shown(item.instruction, item.input, item.output))
+
+    def process(self, item: Item, completion: Completion) -> Outcome:
+        # a completion prompt ends at the correctness label: put it back before reading
+        start = "" if self.prompt.chat else LABELS[self.prompt.language][0]
+        answer = start + completion.text
+        scores = parse_scores(answer)
+        line = JudgeRecord(
+            instruction=item.instruction,
+            index=item.index,
+            instance=item.instance,
+            input=item.input,
+            output=item.output,
+            correctness=scores.correctness,
+            helpfulness=scores.helpfulness,
+            score=scores.score,
+            raw=clip(completion.text),
+        )
+        return Outcome(kept=[line], counts=counts_of(line))
+
+
+def params_for(chat: bool, max_tokens: int, seed: int) -> GenerationParams:
+    """Greedy and short: two numbers (a chat model may add a few words)."""
+    stop = () if chat else ("\n\n",)
+    return GenerationParams(max_tokens=max_tokens, temperature=0.0, stop=stop, seed=seed)
+
+
+def counts_of(line: JudgeRecord) -> Counter[str]:
+    """The named counts one judgement stands for."""
+    counts = Counter(judged=1, unparseable=int(line.score is None))
+    if line.score is not None:
+        counts[f"score.{line.score}"] += 1
+    return counts
+
+
+async def run_stage(state: RunState, backend: Backend) -> JudgeResult:
+    """The judge stage of a run: every kept instance not scored yet."""
+    state.require(state.rundir.instances, "instances")
+    c = state.config.judge
+    items = items_of(list(state.rundir.read_instance_tasks().values()))
+    done = state.rundir.read_judgements()
+    todo = [i for i in items if (i.instruction, i.instance) not in done]
+
+    def make_stage(chat: bool) -> tuple[JudgeStage, dict[str, Any]]:
+        template = state.template(TEMPLATE)
+        shots = pick_shots(state.seeds, c.examples, state.config.seed)
+        prompt = JudgePrompt.build(template, shots, state.language, chat)
+        stage = JudgeStage(prompt, params_for(chat, c.max_tokens, state.config.seed))
+        return stage, {"template": text_digest(template)}
+
+    def summarize(counts: Counter[str]) -> dict[str, Any]:
+        scored = {s: counts[f"score.{s}"] for s in range(1, 6)}
+        total = sum(scored.values())
+        mean = sum(s * n for s, n in scored.items()) / total if total else None
+        return {
+            "instances": len(items),
+            "judged": counts["judged"],
+            "scored": total,
+            "unparseable": counts["unparseable"],
+            "by_score": {str(s): n for s, n in scored.items()},
+            "mean_score": None if mean is None else round(mean, 3),
+            "language": state.language,
+        }
+
+    stats = await run_model_stage(
+        state,
+        backend,
+        "judge",
+        make_stage,
+        todo=todo,
+        done=done.values(),
+        counts_of=counts_of,
+        summarize=summarize,
+        kept_file=state.rundir.judgements,
+        postfix=lambda counts: {"unparseable": counts["unparseable"]},
+    )
+    return JudgeResult(state.rundir.root, int(stats["judged"]), len(todo), stats)
