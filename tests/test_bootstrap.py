@@ -259,3 +259,10 @@ def test_chinese_mode_filters_latin_and_cjk_near_duplicates(tmp_path: Path) -> N
     records = read_lines(RunDir.of(tmp_path).machine_instructions)
     assert all(r["max_rouge"] <= 0.7 for r in records)
     assert any(r["max_rouge"] > 0 for r in records)  # CJK characters are tokens, not dropped
+
+
+def test_mean_rouge_is_exact_up_to_50k_and_sampled_beyond() -> None:
+    from selfinstruct.pool import MEAN_SAMPLE, mean_sample
+
+    assert mean_sample(0) is None and mean_sample(50_000) is None
+    assert mean_sample(50_001) == MEAN_SAMPLE == 10_000
