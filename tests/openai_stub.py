@@ -9,13 +9,16 @@ answers (either way cut at the request's stop sequences and max_tokens, with fin
 number (`fault_fn`), time windows (`outage`, `window`) or rate limits: `max_in_flight` answers
 429 with Retry-After (a concurrency limit has no quota to report), `rps` answers 429 with
 Retry-After and OpenAI's x-ratelimit-* headers, which its successes carry too. Every request is
-recorded (`requests`, `count`, `statuses`, `peak_in_flight`).
+recorded (`requests`, `count`, `statuses`, `peak_in_flight`), and with a `journal` file written
+down for a replay; `diverse` lists hold invented names, so tens of thousands of tasks stand
+apart (benchmarks/fleet.py runs long bootstraps against them).
 
     with StubServer(latency=0.05) as server:            # in-process, on a background thread
         server.push(Fault.http(503, retry_after="2"), Fault.truncated())
         backend = OpenAIBackend(model="m", base_url=server.url)
 
     python tests/openai_stub.py --port 8000 --latency 0.2 --jitter 0.1   # prints its URL
+    python tests/openai_stub.py --count 4 --diverse --record /tmp/requests.jsonl  # 4 URLs
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 # ---------------------------------------------------------------- replies: numbered task lists
 
@@ -287,13 +290,18 @@ def next_number(prompt: str) -> tuple[int, bool]:
     return (int(numbers[-1]) + 1 if numbers else 1), False
 
 
-def task_list(prompt: str, seed: int | str | None = 0) -> str:
-    """A numbered list of 5-8 varied new tasks continuing the prompt's list, English or Chinese."""
+def task_list(prompt: str, seed: int | str | None = 0, *, diverse: bool = False) -> str:
+    """A numbered list of 5-8 varied new tasks continuing the prompt's list, English or Chinese.
+
+    `diverse` (English) fills half the noun slots with invented names, so that tens of
+    thousands of tasks stand apart under ROUGE-L (the plain slots run out after about a
+    thousand), as a long run against a real model needs.
+    """
     digest = hashlib.blake2b(f"{seed}\x00{prompt}".encode(), digest_size=8).digest()
     rng = random.Random(int.from_bytes(digest, "big"))
     chinese = len(_CJK.findall(prompt)) > 20
     first, continued = next_number(prompt)
-    items = [_task(rng, chinese) for _ in range(rng.randint(5, 8))]
+    items = [_task(rng, chinese, diverse) for _ in range(rng.randint(5, 8))]
     lines = [f"{first + i}. {item}" for i, item in enumerate(items)]
     if continued:
         lines[0] = f" {items[0]}"
@@ -302,17 +310,67 @@ def task_list(prompt: str, seed: int | str | None = 0) -> str:
     return "\n".join(lines)
 
 
-def _task(rng: random.Random, chinese: bool) -> str:
+def _task(rng: random.Random, chinese: bool, diverse: bool = False) -> str:
     templates, slots, bait = (
         (_ZH_TEMPLATES, _ZH_SLOTS, _ZH_BAIT) if chinese else (_EN_TEMPLATES, _EN_SLOTS, _EN_BAIT)
     )
     if rng.random() < 0.08:
         template = rng.choice(bait)
+    elif diverse and not chinese:
+        return _diverse_task(rng)
     else:
         template = rng.choice(templates)
         if not chinese:
             template += rng.choice(_EN_EXTRAS)
     return re.sub(r"\{(\w+)\}", lambda m: rng.choice(slots[m.group(1)]), template)
+
+
+def _diverse_task(rng: random.Random) -> str:
+    """A short task frame plus one or two qualifiers, half the nouns invented names: few words
+    are fixed, so ROUGE-L keeps tens of thousands of them apart, as a real model's would be."""
+    parts = [rng.choice(_FRAMES), *rng.sample(_QUALIFIERS, rng.randint(1, 2))]
+
+    def fill(match: re.Match[str]) -> str:
+        slot = match.group(1)
+        if slot == "name" or (slot in _NAMED_SLOTS and rng.random() < 0.5):
+            return _invented_name(rng, person=slot in ("audience", "recipient", "name"))
+        return rng.choice(_EN_SLOTS[slot])
+
+    text = re.sub(r"\{(\w+)\}", fill, " ".join(parts)) + "."
+    return text + rng.choice(_EN_EXTRAS)
+
+
+_FRAMES = (
+    "Write a {form} about {topic}", "Explain {concept}", "Summarize the history of {topic}",
+    "Compare {thing} and {other}", "List {count} facts about {topic}", "Plan a {duration} {plan}",
+    "Draft a {tone} email to {recipient}", "Suggest {count} names for a {business}",
+    "Describe how {process} works", "Give {count} tips for {activity}",
+    "Classify these {items} as {labels}", "Recommend {count} {media} about {topic}",
+    "Estimate the cost of {choice}", "Argue for {issue}", "Argue against {issue}",
+    "Create a quiz on {concept}", "Review {product}", "Outline a talk on {topic}",
+)  # fmt: skip
+_QUALIFIERS = (
+    "for {audience}", "set in {name}", "in {count} sentences", "using {device}",
+    "mentioning {name} and {name}", "for the {name} newsletter", "as {name} would",
+    "without mentioning {thing}", "in under {words} words", "with a nod to {topic}",
+)  # fmt: skip
+_NAMED_SLOTS = frozenset(
+    ("topic", "audience", "concept", "thing", "other", "business", "recipient", "product",
+     "issue", "activity", "choice", "process", "items")
+)  # fmt: skip
+_SYLLABLES = (
+    "ka", "lo", "mi", "ne", "su", "ta", "ri", "vo", "pe", "da", "zu", "fi", "go", "la", "ber",
+    "tan", "wen", "dor", "mar", "sel", "vin", "cor", "ash", "el", "ho", "quin", "ru", "sa",
+)  # fmt: skip
+
+
+def _invented_name(rng: random.Random, person: bool) -> str:
+    """A made-up place or product name (a person's first and last name for `person`)."""
+
+    def word() -> str:
+        return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
+
+    return f"{word()} {word()}" if person else word()
 
 
 # ---------------------------------------------------------------- faults
@@ -454,6 +512,8 @@ class StubServer:
         rps: float | None = None,
         retry_after: str = "1",
         record: bool = True,
+        diverse: bool = False,
+        journal: IO[str] | None = None,
     ) -> None:
         self.host, self.port, self.model = host, port, model
         self.latency, self.jitter, self.token_latency, self.seed = (
@@ -466,7 +526,9 @@ class StubServer:
         self.faults: deque[Fault] = deque(faults)
         self.windows: list[Window] = []
         self.max_in_flight, self.rps, self.retry_after = max_in_flight, rps, retry_after
-        self.record = record
+        self.record, self.diverse, self.journal = record, diverse, journal
+        """`journal`: a text file that gets one JSON line per POST (wall-clock time, this
+        server's URL, path, body), for replaying the same requests with another client."""
         self.requests: list[Recorded] = []
         self.count = 0
         """Requests received (recorded or not)."""
@@ -630,6 +692,9 @@ class StubServer:
             body = None
         if self.record:
             self.requests.append(Recorded(self.now(), method, path, body, headers))
+        if self.journal is not None and method == "POST":
+            line = {"at": time.time(), "url": self.url, "path": path, "body": body}
+            self.journal.write(json.dumps(line, ensure_ascii=False) + "\n")
         fault = self._fault(number)
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
@@ -706,7 +771,10 @@ class StubServer:
         choices, completion_tokens = [], 0
         for index in range(int(body.get("n") or 1)):
             seed = f"{self.seed}:{body.get('seed')}:{index}"
-            text = self.reply(prompt, body) if self.reply else task_list(prompt, seed)
+            if self.reply is not None:
+                text = self.reply(prompt, body)
+            else:
+                text = task_list(prompt, seed, diverse=self.diverse)
             text, reason = _cut(text, body.get("max_tokens"), body.get("stop"))
             completion_tokens += count_tokens(text)
             if chat:
@@ -892,7 +960,11 @@ def _random_faults(spec: list[str], seed: int) -> Callable[[int], Fault | None] 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--port", type=int, default=0, help="0 picks free ports")
+    parser.add_argument(
+        "--count", type=int, default=1,
+        help="serve this many endpoints (ports PORT, PORT+1, ...); prints one URL a line",
+    )  # fmt: skip
     parser.add_argument("--model", default="stub-model")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
     parser.add_argument("--jitter", type=float, default=0.0, help="plus up to this many seconds")
@@ -900,6 +972,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-in-flight", type=int, help="429 beyond this many at once")
     parser.add_argument("--rps", type=float, help="429 beyond this many requests a second")
+    parser.add_argument(
+        "--diverse", action="store_true",
+        help="invented names in the task lists: tens of thousands of distinct tasks",
+    )  # fmt: skip
+    parser.add_argument(
+        "--record", metavar="PATH",
+        help="append each completion request as a JSON line (time, path, body) to PATH",
+    )  # fmt: skip
     parser.add_argument(
         "--fault", action="append", default=[], metavar="KIND:SHARE",
         help="e.g. 503:0.05, close:0.01, truncated:0.02 (repeatable)",
@@ -909,27 +989,38 @@ def main(argv: list[str] | None = None) -> None:
         help="from AT s after start, for SECONDS s, refuse connections (or answer STATUS)",
     )  # fmt: skip
     args = parser.parse_args(argv)
-    stub = StubServer(
-        host=args.host, port=args.port, model=args.model, latency=args.latency,
-        jitter=args.jitter, token_latency=args.token_latency, seed=args.seed,
-        max_in_flight=args.max_in_flight, rps=args.rps, record=False,
-        fault_fn=_random_faults(args.fault, args.seed),
-    )  # fmt: skip
+    journal = open(args.record, "a", encoding="utf-8") if args.record else None  # noqa: SIM115
+    stubs = [
+        StubServer(
+            host=args.host, port=args.port + i if args.port else 0, model=args.model,
+            latency=args.latency, jitter=args.jitter, token_latency=args.token_latency,
+            seed=args.seed, max_in_flight=args.max_in_flight, rps=args.rps, record=False,
+            fault_fn=_random_faults(args.fault, args.seed), diverse=args.diverse,
+            journal=journal,
+        )
+        for i in range(args.count)
+    ]  # fmt: skip
 
     async def serve() -> None:
-        await stub.astart()
-        for spec in args.outage:
-            at, seconds, *status = spec.split(":")
-            fault = Fault.http(int(status[0]), "5", echo_auth=False) if status else None
-            asyncio.get_running_loop().call_later(float(at), stub.outage, float(seconds), fault)
+        for stub in stubs:
+            await stub.astart()
+            for spec in args.outage:
+                at, seconds, *status = spec.split(":")
+                fault = Fault.http(int(status[0]), "5", echo_auth=False) if status else None
+                asyncio.get_running_loop().call_later(float(at), stub.outage, float(seconds), fault)
         done = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, done.set)
-        print(stub.url, flush=True)
+        print("\n".join(stub.url for stub in stubs), flush=True)
         await done.wait()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
-    print(f"requests={stub.count} peak_in_flight={stub.peak_in_flight}", file=sys.stderr)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve())
+    finally:
+        if journal is not None:
+            journal.close()
+    for stub in stubs:
+        print(f"requests={stub.count} peak_in_flight={stub.peak_in_flight}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,16 @@ def backend_for(base_url: str, model: str, concurrency: int) -> OpenAIBackend:
     """The backend the CLI builds for `--backend openai --base-url ... --concurrency K`."""
     parser = argparse.ArgumentParser()
     add_options(parser, ["backend"], run_wide=())
-    argv = ["--backend", "openai", "--base-url", base_url, "--model", model, "--server", "llama.cpp"]
+    argv = [
+        "--backend",
+        "openai",
+        "--base-url",
+        base_url,
+        "--model",
+        model,
+        "--server",
+        "llama.cpp",
+    ]
     args = parser.parse_args([*argv, "--concurrency", str(concurrency)])
     backend = backend_from_config(config_from_args(args).backend)
     assert isinstance(backend, OpenAIBackend)

@@ -295,12 +295,16 @@ def test_retry_after_and_rate_limit_headers_are_parsed():
 def test_a_short_outage_is_ridden_out_and_a_long_one_is_not(stubs):
     server = stub(stubs)
     server.outage(1.0)  # connections refused for a second
-    backend = OpenAIBackend(model="m", server="openai", base_url=server.url, retry_budget=4, backoff=(0.1, 0.5))
+    backend = OpenAIBackend(
+        model="m", server="openai", base_url=server.url, retry_budget=4, backoff=(0.1, 0.5)
+    )
     start = time.monotonic()
     assert len(run(backend, ["a", "b"])) == 2
     assert time.monotonic() - start >= 0.9 and backend.retries >= 2
     server.outage(3.0, Fault.http(503))
-    backend = OpenAIBackend(model="m", server="openai", base_url=server.url, retry_budget=1, backoff=(0.1, 0.5))
+    backend = OpenAIBackend(
+        model="m", server="openai", base_url=server.url, retry_budget=1, backoff=(0.1, 0.5)
+    )
     start = time.monotonic()
     with pytest.raises(BackendError, match=r"answered 503.*gave up after \d+ attempts over 1 s"):
         run(backend, ["a"])
@@ -481,7 +485,9 @@ def test_down_endpoint_gets_no_work_until_it_answers_again(stubs):
     flaky, steady = stub(stubs, latency=0.02), stub(stubs, latency=0.02)
     flaky.outage(1.0, Fault.http(503))
     urls = [flaky.url, steady.url]
-    backend = OpenAIBackend(model="m", server="openai", base_url=urls, cooldown=(0.2, 0.4), backoff=(0.01, 0.05))
+    backend = OpenAIBackend(
+        model="m", server="openai", base_url=urls, cooldown=(0.2, 0.4), backoff=(0.01, 0.05)
+    )
     start = time.monotonic()
     during = run(backend, [f"p{i}" for i in range(30)])
     elapsed = time.monotonic() - start

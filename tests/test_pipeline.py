@@ -148,7 +148,9 @@ def test_same_seed_same_files(tmp_path: Path) -> None:
 
 def scripted_server() -> StubServer:
     """An OpenAI-compatible server on 127.0.0.1 answering like `respond` (the CLI's backend)."""
-    return StubServer(reply=lambda _text, body: respond(body.get("messages") or body["prompt"], None))
+    return StubServer(
+        reply=lambda _text, body: respond(body.get("messages") or body["prompt"], None)
+    )
 
 
 def test_cli_stages_one_by_one_with_a_config_file(
@@ -176,7 +178,9 @@ def test_cli_stages_one_by_one_with_a_config_file(
     assert stats["classify"]["endpoints"][url]["requests"] == 5
 
 
-def test_cli_stage_before_its_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_stage_before_its_input_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "machine_instructions.jsonl").write_text(
         json.dumps({"instruction": "Say hi to the user politely.", "index": 0, "request": 0,
                     "max_rouge": 0.1, "mean_rouge": 0.0}) + "\n",

@@ -11,6 +11,7 @@ its own scheduler (its pool grows as it goes) but keeps its books through the sa
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
@@ -53,12 +54,36 @@ class ModelStage(Protocol[R_contra]):
     def process(self, record: R_contra, completion: Completion) -> Outcome: ...
 
 
+COMMIT_INTERVAL = 1.0
+"""Seconds between group commits of a stage's books (see `StageLog`)."""
+
+
+@dataclass
+class _Held:
+    """Batches taken but not yet committed."""
+
+    kept: list[BaseModel] = field(default_factory=list)
+    rejected: list[BaseModel] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+    usage: dict[str, Any] = field(default_factory=lambda: _usage_of([]))
+    advance: int = 0
+
+
 class StageLog:
     """A stage's books: its files, counts by name, token ledger, stats.json section, progress bar.
 
     `counts` starts from what the stage's files already hold (the caller counts them), so the
     stats of a resumed stage add up over every invocation. `summarize(counts)` turns the counts
     into the stage's section of stats.json; the token totals come from the ledger.
+
+    Batches are committed in groups: `append` holds a batch until `interval` seconds have
+    passed since the last commit, then writes everything held, each file's lines in one write
+    and fsynced (kept, rejected, then one ledger line), and only then counts the lines,
+    advances the bar and refreshes stats.json. So what any report says was done is on disk and
+    whole; a crash loses at most the last `interval` seconds of batches, which no report
+    mentioned and a rerun redoes; and a loop folding hundreds of answers a second pays a few
+    fsyncs a second (each blocks it for milliseconds) instead of three per batch.
+    `usage` (tokens, requests) is current at once, for budgets.
     """
 
     def __init__(
@@ -76,15 +101,18 @@ class StageLog:
         progress: bool,
         postfix: Callable[[Counter[str]], dict[str, Any]] | None = None,
         prices: tuple[float | None, float | None] = (None, None),
+        interval: float = COMMIT_INTERVAL,
     ) -> None:
         self.rundir, self.stage, self.prices = rundir, stage, prices
         self.counts, self._summarize, self._postfix = counts, summarize, postfix
+        self.interval = interval
         self.usage = rundir.read_usage(stage)
-        self._kept = JsonlWriter(kept_file)
-        self._rejected = JsonlWriter(rejected_file) if rejected_file is not None else None
-        self._ledger = JsonlWriter(rundir.usage)
+        self._kept = JsonlWriter(kept_file, fsync=False)
+        self._rejected = JsonlWriter(rejected_file, fsync=False) if rejected_file else None
+        self._ledger = JsonlWriter(rundir.usage, fsync=False)
+        self._held = _Held()
         self._clock = time.monotonic()
-        self._last_stats = 0.0
+        self._last_commit = -interval  # the first batch is committed at once
         self._invocation_counted = False
         self.bar = tqdm(
             total=total, initial=min(done, total), unit=unit, desc=stage, disable=not progress
@@ -98,44 +126,55 @@ class StageLog:
         completions: Sequence[Completion],
         advance: int,
     ) -> None:
-        """Write one batch: kept lines first (they carry the counts), then rejected, then tokens."""
-        self._kept.write_many(kept)
-        if self._rejected is not None:
-            self._rejected.write_many(rejected)
-        self.counts.update(counts)
-        self._record_usage(completions)
-        self.bar.update(advance)
-        self.bar.set_postfix(self.postfix(), refresh=False)
-        if time.monotonic() - self._last_stats > 1.0:
-            self.write_stats("running")
+        """Take one batch (its kept lines carry the counts); commit when a commit is due."""
+        held = self._held
+        held.kept += kept
+        held.rejected += rejected
+        held.counts.update(counts)
+        held.advance += advance
+        if completions:
+            batch = _usage_of(completions)
+            add_usage(self.usage, batch)
+            add_usage(held.usage, batch)
+        if time.monotonic() - self._last_commit >= self.interval:
+            self.commit("running")
 
-    def _record_usage(self, completions: Sequence[Completion], final: bool = False) -> None:
+    def commit(self, stopped: str, final: bool = False) -> dict[str, Any]:
+        """Write and fsync what is held, then count it and refresh stats.json (returned)."""
+        held, self._held = self._held, _Held()
         now = time.monotonic()
+        for writer, lines in ((self._kept, held.kept), (self._rejected, held.rejected)):
+            if writer is not None and lines:
+                writer.write_many(lines)
+                _sync(writer.path)
+        if held.usage["requests"] or final:  # after the lines: the ledger says what is done
+            self._ledger.write(self._ledger_line(held.usage, now))
+            _sync(self._ledger.path)
+        self._last_commit = now
+        self.counts.update(held.counts)
+        self.bar.update(held.advance)
+        self.bar.set_postfix(self.postfix(), refresh=False)
+        return self.write_stats(stopped)
+
+    def _ledger_line(self, held: dict[str, Any], now: float) -> dict[str, Any]:
+        """One ledger line for the requests held since the last one."""
         line: dict[str, Any] = {
             "stage": self.stage,
             "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "elapsed_s": round(now - self._clock, 3),
-            "requests": len(completions),
-            "prompt_tokens": sum(c.prompt_tokens for c in completions),
-            "completion_tokens": sum(c.completion_tokens for c in completions),
+            "requests": held["requests"],
+            "prompt_tokens": held["prompt_tokens"],
+            "completion_tokens": held["completion_tokens"],
         }
         if not self._invocation_counted:
             line["invocations"], self._invocation_counted = 1, True
-        endpoints: dict[str, dict[str, int]] = {}
-        for c in completions:
-            if c.endpoint:
-                e = endpoints.setdefault(
-                    c.endpoint, {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
-                )
-                e["requests"] += 1
-                e["prompt_tokens"] += c.prompt_tokens
-                e["completion_tokens"] += c.completion_tokens
-        if endpoints:
-            line["endpoints"] = endpoints
-        if completions or final:
-            self._clock = now
-            self._ledger.write(line)
-            add_usage(self.usage, line)
+        if held["endpoints"]:
+            line["endpoints"] = held["endpoints"]
+        self._clock = now
+        add_usage(
+            self.usage, {"elapsed_s": line["elapsed_s"], "invocations": line.get("invocations", 0)}
+        )
+        return line
 
     def postfix(self) -> dict[str, Any]:
         """The progress bar's tail: the stage's own figures, tokens so far and, priced, cost."""
@@ -163,19 +202,49 @@ class StageLog:
         if cost is not None:
             stats["cost"] = round(cost, 6)
         self.rundir.update_stats(self.stage, stats)
-        self._last_stats = time.monotonic()
         return stats
 
     def close(self, stopped: str) -> dict[str, Any]:
-        """Record the end of this invocation and write the final stats."""
+        """Commit what is held, record the end of this invocation, write the final stats."""
         try:
-            self._record_usage([], final=True)
-            return self.write_stats(stopped)
+            return self.commit(stopped, final=True)
         finally:
             self.bar.close()
             for writer in (self._kept, self._rejected, self._ledger):
                 if writer is not None:
                     writer.close()
+
+
+def _usage_of(completions: Sequence[Completion]) -> dict[str, Any]:
+    """Requests and tokens of some answers, in all and per endpoint (a ledger line's figures)."""
+    endpoints: dict[str, dict[str, int]] = {}
+    for c in completions:
+        if c.endpoint:
+            e = endpoints.get(c.endpoint)
+            if e is None:
+                e = endpoints[c.endpoint] = {
+                    "requests": 0, "prompt_tokens": 0, "completion_tokens": 0
+                }  # fmt: skip
+            e["requests"] += 1
+            e["prompt_tokens"] += c.prompt_tokens
+            e["completion_tokens"] += c.completion_tokens
+    return {
+        "requests": len(completions),
+        "prompt_tokens": sum(c.prompt_tokens for c in completions),
+        "completion_tokens": sum(c.completion_tokens for c in completions),
+        "elapsed_s": 0.0,
+        "invocations": 0,
+        "endpoints": endpoints,
+    }
+
+
+def _sync(path: Path) -> None:
+    """fsync `path` (fsync flushes a file's data whichever descriptor wrote it)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def stop_reason(exc: BaseException | None) -> str:

@@ -1,7 +1,8 @@
 """Backend for any OpenAI-compatible server (OpenAI, vLLM, llama.cpp), or a fleet of them.
 
-Every request goes through an `openai.AsyncOpenAI` client (one per endpoint URL and event loop,
-with its own retries off: ours know about the fleet), by its documented low-level call
+Every request goes through an `openai.AsyncOpenAI` client (per endpoint URL and event loop, a
+few, each on a small connection pool of its own: `lanes.py`; their retries off: ours know about
+the fleet), by its documented low-level call
 `client.post(path, cast_to=httpx.Response, content=...)`. So the `openai` package does the HTTP
 (base URL, auth and its own headers, timeouts, connection pool) as our standard asks, while we
 get the raw response: the answer is parsed from its bytes (`responses.py`) rather than by the
@@ -33,6 +34,7 @@ from .base import BackendInfo, Completion, GenerationParams, Prompt, Usage
 from .failures import Failure, dropped, garbled, refusal, timed_out
 from .fleet import Endpoint, Fleet, parse_base_urls
 from .gate import Gate
+from .lanes import LANE_SIZE, Lanes
 from .responses import Malformed, mask, parse_completion, parse_models
 from .retry import RetryPolicy, quota_reset
 from .servers import NEUTRAL, detect
@@ -121,9 +123,10 @@ class OpenAIBackend:
         self.max_concurrency, self.timeout = max_concurrency, timeout
         self._key, self._key_env = key, api_key_env
         self._http_client = http_client
-        self._http: Any = None
-        """The HTTP client under this loop's openai clients: `http_client`, or one we opened."""
-        self._clients: dict[str, openai.AsyncOpenAI] = {}
+        self._lanes = Lanes(self._open, shared=http_client is not None)
+        """This loop's openai clients, per endpoint (`lanes.py`)."""
+        self._tls: Any = None
+        """One TLS context for every lane (each would otherwise load the CA bundle again)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._gate = Gate(self.fleet, max_concurrency)
 
@@ -174,41 +177,38 @@ class OpenAIBackend:
 
     async def aclose(self) -> None:
         """Close the HTTP connections (a later call opens new ones)."""
-        http, self._http, self._http_client, self._clients = self._http, None, None, {}
-        if http is not None:  # the openai clients share it: closing it closes them all
+        lanes, self._http_client = self._lanes, None
+        self._lanes = Lanes(self._open)
+        for http in lanes.http_clients():  # closing it closes the openai clients on it
             await http.aclose()
 
     def _bind_loop(self) -> None:
         """A new event loop gets a fresh gate and clients (connections belong to their loop)."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
-            self._loop, self._http, self._clients = loop, None, {}
+            self._loop = loop
+            self._lanes = Lanes(self._open, shared=self._http_client is not None)
             for endpoint in self.fleet.endpoints:
                 endpoint.in_flight = 0  # whatever the old loop had in flight is gone with it
             self._gate = Gate(self.fleet, self.max_concurrency)
 
-    def _client(self, url: str) -> openai.AsyncOpenAI:
-        """This loop's openai client for the endpoint at `url` (all share one connection pool)."""
-        client = self._clients.get(url)
-        if client is None:
-            timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, CONNECT_TIMEOUT))
-            if self._http is None:
-                self._http = self._http_client or openai.DefaultAsyncHttpxClient(
-                    timeout=timeout,
-                    limits=httpx.Limits(
-                        max_connections=None, max_keepalive_connections=self.max_concurrency
-                    ),
-                    follow_redirects=False,  # a redirect is a wrong base URL: say so
-                )
-            client = openai.AsyncOpenAI(
-                api_key=self._key,
-                base_url=url,
+    def _open(self, url: str) -> tuple[openai.AsyncOpenAI, Any]:
+        """A new lane to `url`: an openai client on `http_client` or on a pool of its own."""
+        timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, CONNECT_TIMEOUT))
+        http = self._http_client
+        if http is None:
+            if self._tls is None:
+                self._tls = httpx.create_ssl_context()
+            http = openai.DefaultAsyncHttpxClient(
                 timeout=timeout,
-                max_retries=0,
-                http_client=self._http,
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=LANE_SIZE),
+                follow_redirects=False,  # a redirect is a wrong base URL: say so
+                verify=self._tls,
             )
-            self._clients[url] = client
-        return client
+        client = openai.AsyncOpenAI(
+            api_key=self._key, base_url=url, timeout=timeout, max_retries=0, http_client=http
+        )
+        return client, http
 
     async def _sample(self, prompt: Prompt, args: dict[str, Any]) -> Completion:
         """One completion of one prompt."""
@@ -265,7 +265,8 @@ class OpenAIBackend:
         `body` is POSTed as JSON, or None for a GET; `cast_to=httpx.Response` makes the client
         hand back the raw response whatever its body, so a garbled answer is ours to judge.
         """
-        client = self._client(endpoint.url)
+        lane = self._lanes.take(endpoint.url)
+        client = lane.client
         if body is None:
             request = client.get(path, cast_to=httpx.Response)
         elif _POST_TAKES_BYTES:
@@ -294,6 +295,8 @@ class OpenAIBackend:
             else:
                 self._answered(endpoint, response.headers)
                 return value
+        finally:
+            self._lanes.give(lane)
         self._note(endpoint, epoch, failure)
         return failure
 
@@ -347,6 +350,8 @@ else:  # pragma: no cover - Python 3.10
 
 async def _gather_or_cancel(jobs: Sequence[Awaitable[T]]) -> list[T]:
     """Await all jobs in order; on the first error cancel the rest and re-raise it."""
+    if len(jobs) == 1:  # the bootstrap loop's case: no task and gather around one request
+        return [await jobs[0]]
     tasks = [asyncio.ensure_future(job) for job in jobs]
     try:
         return list(await asyncio.gather(*tasks))
