@@ -6,8 +6,8 @@ overall number, or in Chinese ("正确性：4分"). The answer is read as a sequ
 numbers: a number right after a label fills that score (the first one only), numbers without a
 label fill the scores still empty in order, and a lone number with no label at all is the
 overall score, both scores. Ranges ("1-5", "1 到 5"), rubric lines ("4 = right") and numbers
-that are not a whole 1-5 ("4.5", "10") are skipped. One regex scan, bounded repeats only, so
-reading takes time linear in the answer; it never raises.
+that are not a whole 1-5 ("4.5", "10") are skipped (a range or rubric sits on one line). One
+regex scan, bounded repeats only, so reading takes time linear in the answer; it never raises.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ _TOKEN = re.compile(
     rf"(?P<{CORRECTNESS}>{_alternation(_LABELS[CORRECTNESS])})"
     rf"|(?P<{HELPFULNESS}>{_alternation(_LABELS[HELPFULNESS])})"
     # a scale or a rubric line, not a score: "1-5", "1 to 5", "1～5", "4 = right"
-    r"|(?<![0-9０-９.．])(?P<skip>[0-9０-９一二三四五]\s{0,3}"
-    r"(?:(?:-|–|—|~|～|to|至|到)\s{0,3}[0-9０-９一二三四五]|=|＝))"
+    r"|(?<![0-9０-９.．])(?P<skip>[0-9０-９一二三四五][ \t]{0,3}"
+    r"(?:(?:-|–|—|~|～|to|至|到)[ \t]{0,3}[0-9０-９一二三四五]|=|＝))"
     # a score: 1-5 alone (not part of a longer number or a decimal), "4/5", "4 out of 5", "四分"
     r"|(?<![0-9０-９.．])(?P<score>[1-5１-５])(?![0-9０-９]|[.．][0-9０-９])"
     r"(?:\s{0,3}(?:/|out of|of)\s{0,3}(?:5|５)(?![0-9０-９]))?"
