@@ -261,8 +261,23 @@ def test_chinese_mode_filters_latin_and_cjk_near_duplicates(tmp_path: Path) -> N
     assert any(r["max_rouge"] > 0 for r in records)  # CJK characters are tokens, not dropped
 
 
-def test_mean_rouge_is_exact_up_to_50k_and_sampled_beyond() -> None:
+def test_mean_rouge_is_exact_up_to_5k_and_sampled_beyond() -> None:
     from selfinstruct.pool import MEAN_SAMPLE, mean_sample
 
-    assert mean_sample(0) is None and mean_sample(50_000) is None
-    assert mean_sample(50_001) == MEAN_SAMPLE == 10_000
+    assert mean_sample(0) is None and mean_sample(5_000) is None
+    assert mean_sample(5_001) == MEAN_SAMPLE == 2_000
+
+
+def test_sampling_positions_picks_what_sampling_the_list_picks() -> None:
+    from selfinstruct.prompt import sample_instructions
+
+    seeds = [f"seed task {i}" for i in range(50)]
+    machine = [f"machine task {i}" for i in range(300)]
+    for seed in range(20):
+        visible = seed * 15
+        by_positions = sample_instructions(random.Random(seed), seeds, machine, 8, 2, visible)
+        rng = random.Random(seed)  # the draws as rng.sample makes them from copies of the lists
+        picked = rng.sample(machine[:visible], min(2, visible))
+        chosen = picked + rng.sample(seeds, 8 - len(picked))
+        rng.shuffle(chosen)
+        assert by_positions == chosen

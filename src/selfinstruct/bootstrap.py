@@ -235,9 +235,10 @@ class _Loop:
             chosen = sample_instructions(
                 rng,
                 self.seed_instructions,
-                self.machine[:visible],
+                self.machine,
                 c.num_prompt_instructions,
                 c.num_machine_instructions,
+                visible,
             )
             self._prompts_of[rid] = chosen
             prompts.append(encode_prompt(chosen, self.style, self.template))

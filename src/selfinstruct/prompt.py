@@ -54,11 +54,19 @@ def sample_instructions(
     machine_instructions: Sequence[str],
     num_prompt: int = 8,
     num_machine: int = 2,
+    visible: int | None = None,
 ) -> list[str]:
-    """Up to `num_machine` machine instructions plus seed instructions to `num_prompt`, shuffled."""
-    machine = rng.sample(list(machine_instructions), min(num_machine, len(machine_instructions)))
+    """Up to `num_machine` machine instructions plus seed instructions to `num_prompt`, shuffled.
+
+    Only the first `visible` machine instructions may be drawn (all when None). Positions are
+    drawn, not a copy of the pool, so a request costs the same at any pool size; the picks are
+    those `rng.sample` makes from the list itself.
+    """
+    pool = len(machine_instructions) if visible is None else visible
+    picked = rng.sample(range(pool), min(num_machine, pool))
+    machine = [machine_instructions[i] for i in picked]
     wanted = min(num_prompt - len(machine), len(seed_instructions))
-    seeds = rng.sample(list(seed_instructions), wanted)
+    seeds = [seed_instructions[i] for i in rng.sample(range(len(seed_instructions)), wanted)]
     chosen = machine + seeds
     rng.shuffle(chosen)
     return chosen

@@ -58,8 +58,8 @@ class MachineInstruction(_Record):
     mean_rouge: float = Field(
         ge=0.0,
         le=1.0,
-        description="mean ROUGE-L F over the pool (over a seeded sample of 10,000 entries once "
-        "the pool holds more than 50,000)",
+        description="mean ROUGE-L F over the pool (over a seeded sample of 2,000 entries once "
+        "the pool holds more than 5,000)",
     )
     most_similar: list[SimilarInstruction] = Field(default_factory=list)
     prompt_instructions: list[str] = Field(default_factory=list)
