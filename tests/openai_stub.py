@@ -514,8 +514,14 @@ class StubServer:
         record: bool = True,
         diverse: bool = False,
         journal: IO[str] | None = None,
+        gather: int | None = None,
     ) -> None:
         self.host, self.port, self.model = host, port, model
+        self.gather = gather
+        """`gather`: each completion waits until this many requests are in flight at once
+        (at most 60 s) before its latency starts, so a test of concurrency does not depend on
+        how fast a loaded machine sends them."""
+        self._gathered: asyncio.Event | None = None
         self.latency, self.jitter, self.token_latency, self.seed = (
             latency,
             jitter,
@@ -709,6 +715,7 @@ class StubServer:
             if not isinstance(body, dict):
                 return await self._send(writer, 400, _error("body is not a JSON object", "", False))
             payload, tokens = self._completion(path, body, number)
+            await self._wait_for_gather()
             delay = self.latency + self.token_latency * tokens
             if self.jitter:
                 delay += random.Random(self.seed * 1_000_003 + number).uniform(0, self.jitter)
@@ -717,6 +724,19 @@ class StubServer:
             return await self._send(writer, 200, payload, self._limit_headers())
         finally:
             self.in_flight -= 1
+
+    async def _wait_for_gather(self) -> None:
+        """Hold this request until `gather` requests are in flight together (see __init__)."""
+        if self.gather is None:
+            return
+        if self._gathered is None:
+            self._gathered = asyncio.Event()
+        if self.in_flight >= self.gather:
+            self._gathered.set()
+        try:
+            await asyncio.wait_for(self._gathered.wait(), 60)
+        except TimeoutError:
+            pass
 
     def _fault(self, number: int) -> Fault | None:
         """The fault for request `number`: a window, the queue, `fault_fn`, then rate limits."""

@@ -141,7 +141,7 @@ def test_a_hundred_requests_in_flight_at_once_over_small_lanes() -> None:
         finally:
             await backend.aclose()
 
-    with StubServer(latency=1.0, record=False) as server:
+    with StubServer(latency=0.2, record=False, gather=100) as server:
         lanes, out = asyncio.run(go(server.url))
         peak = server.peak_in_flight
     assert peak == 100 and lanes == 4 and all(c.text for c in out)
