@@ -308,7 +308,7 @@ def test_a_short_outage_is_ridden_out_and_a_long_one_is_not(stubs):
     start = time.monotonic()
     with pytest.raises(BackendError, match=r"answered 503.*gave up after \d+ attempts over 1 s"):
         run(backend, ["a"])
-    assert 0.9 <= time.monotonic() - start < 2.5
+    assert 0.9 <= time.monotonic() - start < 3.0  # gave up before the 3 s outage ended
 
 
 def test_whole_request_timeout_bounds_a_slow_drip(stubs):
@@ -316,13 +316,13 @@ def test_whole_request_timeout_bounds_a_slow_drip(stubs):
     backend = OpenAIBackend(model="m", base_url=server.url, timeout=0.5, **FAST)
     start = time.monotonic()
     assert run(backend, ["a"])[0].text  # the drip is cut off, the retry answers
-    assert time.monotonic() - start < 2.5 and server.count == 2
+    assert time.monotonic() - start < 6 and server.count == 2  # not the drip's 25 s
     server.fault_fn = lambda n: Fault.drip(0.05)
     backend = OpenAIBackend(model="m", base_url=server.url, timeout=0.5, max_attempts=2, **FAST)
     start = time.monotonic()
     with pytest.raises(BackendError, match=r"did not answer within 0\.5 s.*request timeout"):
         run(backend, ["a"])
-    assert time.monotonic() - start < 3
+    assert time.monotonic() - start < 6
 
 
 # ---------------------------------------------------------------- the API key never shows
