@@ -733,10 +733,8 @@ class StubServer:
             self._gathered = asyncio.Event()
         if self.in_flight >= self.gather:
             self._gathered.set()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._gathered.wait(), 60)
-        except TimeoutError:
-            pass
 
     def _fault(self, number: int) -> Fault | None:
         """The fault for request `number`: a window, the queue, `fault_fn`, then rate limits."""

@@ -243,3 +243,9 @@ def test_a_flag_named_like_a_section_works_at_the_top_level(tmp_path: Path) -> N
     config = RunConfig.from_file(path)
     assert config.judge.enabled is True and config.judge.max_tokens == 16
     assert RunConfig().updated(judge=True).judge.enabled is True
+
+
+def test_the_bootstrap_stage_stays_small() -> None:
+    # its scheduler (scheduler.py), pool (pool.py) and books (runner.py) live beside it
+    lines = (SRC / "bootstrap.py").read_text(encoding="utf-8").count("\n")
+    assert lines < 300, f"bootstrap.py has {lines} lines"

@@ -3,23 +3,21 @@
 Requests run concurrently, but their results are folded into the pool strictly in request
 order, and request i sees the pool as it stood after request i - window was folded, so a run
 with a fixed seed and a deterministic backend is reproducible whatever the timing. The loop
-keeps its own scheduler (the pool grows as it goes) and its books in the runner's StageLog.
+keeps its own scheduler (scheduler.py: the pool grows as it goes) and its books in the
+runner's StageLog.
 """
 
 from __future__ import annotations
 
-import asyncio
-import math
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from .candidates import recase, split_candidates
 from .config import RunConfig
-from .errors import ConfigError
 from .llm.base import Backend, Completion, GenerationParams
 from .llm.factory import backend_from_config, backend_settings, resolve_model
 from .pool import Pool
@@ -27,12 +25,11 @@ from .prompt import PromptStyle, encode_prompt, sample_instructions
 from .records import MachineInstruction, Rejection, clip
 from .runner import StageLog, stop_reason
 from .runstate import RunState, SeedSource, open_run, text_digest
+from .scheduler import Scheduler
 from .sync import run_sync
-from .templates import load_template
+from .templates import require_user_template
 
 STOP_OK = ("target_reached", "token_budget")
-FOLD_SLICE = 16
-"""Answers folded at a time before the loop lets other answers in and new requests out."""
 
 
 @dataclass
@@ -124,7 +121,13 @@ class _Loop:
         self.style = PromptStyle(chat=chat, language=state.language, original=original)
         self.template = state.template(self.style.template_name, c.template)
         if state.config.preset == "paper":
-            _require_own_template(self.template, self.style, state.config.prompt_dir)
+            require_user_template(
+                self.template,
+                self.style.template_name,
+                state.language,
+                chat=self.style.chat,
+                prompt_dir=state.config.prompt_dir,
+            )
         self.params = GenerationParams(
             max_tokens=c.max_tokens,
             temperature=c.temperature,
@@ -163,73 +166,31 @@ class _Loop:
         )
 
     async def _schedule(self) -> str:
-        """Keep requests in flight; fold finished ones in request order."""
+        """Keep requests in flight; fold finished ones in request order (scheduler.py)."""
         group = max(1, self.backend.info.batch_size)
-        capacity = max(group, self.state.config.backend.concurrency)
-        window = 2 * capacity
-        in_flight: dict[int, asyncio.Task[list[Completion]]] = {}  # first request id -> task
-        finished: list[int] = []  # first request ids of the calls that ended since the last look
-        woken = asyncio.Event()
-        done: dict[int, Completion] = {}
-        next_request = next_fold = self.first_request
+        scheduler = Scheduler(
+            submit=self._submit,
+            fold=self._fold,
+            first=self.first_request,
+            group=group,
+            capacity=max(group, self.state.config.backend.concurrency),
+            spent=self._budget_spent,
+            stalled=self._stalled,
+            made=lambda: len(self.machine) - self._machine_at_start,
+            wanted=lambda: self.config.num_instructions - len(self.machine),
+            forget=self._forget_before,
+        )
+        self.window = scheduler.window
+        return await scheduler.run()
 
-        def ended(first: int) -> Callable[[object], None]:
-            # a callback per call, not asyncio.wait over all of them: that costs O(in flight)
-            def note(_: object) -> None:
-                finished.append(first)
-                woken.set()
-
-            return note
-
-        try:
-            while True:
-                spent = self._budget_spent()
-                busy = next_request - next_fold - len(done)
-                worth = self._worth_sending(next_fold)
-                while (
-                    not spent
-                    and busy + group <= capacity
-                    and next_request + group <= next_fold + window + 1
-                    and next_request - next_fold < worth
-                ):
-                    task = self._submit(range(next_request, next_request + group), window)
-                    task.add_done_callback(ended(next_request))
-                    in_flight[next_request] = task
-                    next_request += group
-                    busy += group
-                if not in_flight and next_fold == next_request:
-                    return "token_budget" if spent else "exhausted"
-                if self._stalled(next_fold):
-                    return "stalled"
-                if next_fold in done:
-                    await asyncio.sleep(0)  # answers in, requests out, between slices of a fold
-                else:
-                    await woken.wait()
-                woken.clear()
-                for first in finished:
-                    for offset, completion in enumerate(in_flight.pop(first).result()):
-                        done[first + offset] = completion
-                finished.clear()
-                batch: list[tuple[int, Completion]] = []
-                while next_fold in done and len(batch) < FOLD_SLICE:
-                    batch.append((next_fold, done.pop(next_fold)))
-                    next_fold += 1
-                if batch and self._fold(batch):
-                    return "target_reached"
-                self._forget_before(next_fold - window - 1)
-        finally:
-            for task in in_flight.values():
-                task.cancel()
-            if in_flight:
-                await asyncio.gather(*in_flight.values(), return_exceptions=True)
-
-    def _submit(self, ids: range, window: int) -> asyncio.Task[list[Completion]]:
-        """Start one backend call for requests `ids`; request i sees the pool as of i - window."""
+    def _submit(self, ids: range) -> Awaitable[list[Completion]]:
+        """One backend call for requests `ids` (prompts built now); request i sees the pool as
+        of i - window - 1."""
         prompts = []
         c = self.config
         for rid in ids:
             visible = self._pool_len_after.get(
-                rid - window - 1, self._pool_len_after[self.first_request - 1]
+                rid - self.window - 1, self._pool_len_after[self.first_request - 1]
             )
             rng = random.Random(f"{self.state.config.seed}:{rid}")
             chosen = sample_instructions(
@@ -243,18 +204,7 @@ class _Loop:
             self._prompts_of[rid] = chosen
             prompts.append(encode_prompt(chosen, self.style, self.template))
         params = replace(self.params, seed=self.state.config.seed * 1_000_003 + ids[0])
-        return asyncio.create_task(self.backend.acomplete(prompts, params))
-
-    def _worth_sending(self, next_fold: int) -> float:
-        """Requests worth having out (sent, not folded): what the instructions still wanted
-        take at the yield so far, plus a quarter. Whatever is out when the target is reached is
-        thrown away: at a thousand in flight, without this, up to two thousand answers a run."""
-        folded = next_fold - self.first_request
-        accepted = len(self.machine) - self._machine_at_start
-        if folded < 1 or accepted < 1:
-            return math.inf
-        wanted = self.config.num_instructions - len(self.machine)
-        return 1.25 * wanted * folded / accepted + 1
+        return self.backend.acomplete(prompts, params)
 
     def _forget_before(self, request: int) -> None:
         """Drop the pool sizes no later request asks for (else a long run keeps one per request)."""
@@ -337,18 +287,6 @@ def shortfall(result: BootstrapResult, target: int) -> str | None:
     return (
         f"bootstrap stopped early ({result.stopped}) with {result.accepted} of {target} "
         f"instructions; {then}"
-    )
-
-
-def _require_own_template(template: str, style: PromptStyle, prompt_dir: Path | None) -> None:
-    """--preset paper completes the original's prompt text: the user's file, never ours."""
-    if style.chat or template != load_template(style.template_name, style.language):
-        return
-    name = f"{style.template_name}.{style.language}.txt"
-    where = f"{prompt_dir}/{name}" if prompt_dir else f"--prompt-dir DIR holding {name}"
-    raise ConfigError(
-        f"--preset paper needs the original's bootstrap prompt: give {where} (or --template "
-        "FILE); docs/fidelity.md says what to write in it"
     )
 
 

@@ -25,3 +25,17 @@ def load_template(name: str, language: str, override: str | Path | None = None) 
         return ref.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"no bundled template {name!r} for language {language!r}") from None
+
+
+def require_user_template(
+    template: str, name: str, language: str, *, chat: bool, prompt_dir: Path | None
+) -> None:
+    """--preset paper completes the original's prompt text: the user's file, never ours."""
+    if chat or template != load_template(name, language):
+        return
+    file = f"{name}.{language}.txt"
+    where = f"{prompt_dir}/{file}" if prompt_dir else f"--prompt-dir DIR holding {file}"
+    raise ConfigError(
+        f"--preset paper needs the original's bootstrap prompt: give {where} (or --template "
+        "FILE); docs/fidelity.md says what to write in it"
+    )
