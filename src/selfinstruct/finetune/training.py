@@ -7,8 +7,8 @@ Trainer checkpoints (`checkpoint-N/`, for `resume`), and `merged/` when `merge` 
 
 from __future__ import annotations
 
+import logging
 import resource
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +28,8 @@ from .model import (
     prepare_quantized,
     quantization,
 )
+
+log = logging.getLogger(__name__)
 
 CONFIG_FILE = "finetune_config.json"
 SUMMARY_FILE = "summary.json"
@@ -240,7 +242,7 @@ def _resume_point(resume: bool | str, out: Path) -> str | None:
 
     last = get_last_checkpoint(str(out)) if out.is_dir() else None
     if last is None:
-        print(f"resume: no checkpoint in {out}, starting from scratch", file=sys.stderr)
+        log.warning("resume: no checkpoint in %s, starting from scratch", out)
     return last
 
 
