@@ -268,6 +268,22 @@ def test_mean_rouge_is_exact_up_to_5k_and_sampled_beyond() -> None:
     assert mean_sample(5_001) == MEAN_SAMPLE == 2_000
 
 
+def test_mean_rouge_exact_is_rouge_scores_mean_and_off_is_not_computed(tmp_path: Path) -> None:
+    run(tmp_path / "exact", 6, mean_rouge="exact")
+    run(tmp_path / "off", 6, mean_rouge="off")
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+    pool = [t.instruction for t in load_seeds("en")]
+    exact = read_lines(RunDir.of(tmp_path / "exact").machine_instructions)
+    for record in exact:
+        scores = [scorer.score(p, record["instruction"])["rougeL"].fmeasure for p in pool]
+        assert record["mean_rouge"] == pytest.approx(sum(scores) / len(scores), abs=1e-12)
+        pool.append(record["instruction"])
+    off = read_lines(RunDir.of(tmp_path / "off").machine_instructions)
+    assert [r["mean_rouge"] for r in off] == [None] * 6
+    # the same instructions either way: the mean is a diagnostic, not a decision
+    assert [r["instruction"] for r in off] == [r["instruction"] for r in exact]
+
+
 def test_sampling_positions_picks_what_sampling_the_list_picks() -> None:
     from selfinstruct.prompt import sample_instructions
 

@@ -168,6 +168,13 @@ class BootstrapConfig(Section):
     similarity_workers: int = opt(
         1, "similarity filter processes (see docs/similarity.md)", ge=1, data=False
     )
+    mean_rouge: Literal["auto", "exact", "off"] = opt(
+        "auto",
+        "each accepted instruction's mean ROUGE-L against the pool, a diagnostic: auto (exact "
+        "up to 5,000 entries, then a seeded 2,000-entry sample), exact (every entry, as the "
+        "original; its cost grows with the pool) or off (not computed: the fastest loop)",
+        data=False,
+    )
     echo_words: int = opt(
         6, "reject a candidate sharing this many consecutive words with the prompt's own text "
         "(en; 0: off)", ge=0,
@@ -312,6 +319,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "capitalize": "lower_rest",
             "echo_words": 0,
             "echo_chars": 0,
+            "mean_rouge": "exact",
         },
         "classify": {"examples": 0, "style": "original"},
         "instances": {

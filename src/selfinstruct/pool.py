@@ -81,6 +81,7 @@ class Pool:
         self.index.add_many(seeds)
         self.index.add_many(machine)
         self.machine = list(machine)
+        self.mean_rouge = config.mean_rouge
         echo_n = config.echo_chars if language == "zh" else config.echo_words
         self.echo = EchoFilter.of(template or "", echo_n)
 
@@ -128,7 +129,7 @@ class Pool:
             index=len(self.machine),
             request=request,
             max_rouge=top[0][1] if top else 0.0,
-            mean_rouge=self.index.mean_score(text, sample=mean_sample(len(self.index))),
+            mean_rouge=self._mean(text),
             most_similar=[
                 SimilarInstruction(instruction=self.index.texts[i], score=s) for i, s in top
             ],
@@ -139,6 +140,14 @@ class Pool:
             self.semantic.add(text)
         self.machine.append(text)
         return record
+
+    def _mean(self, text: str) -> float | None:
+        """The mean ROUGE-L of `text` against the pool, as `mean_rouge` says (see config.py)."""
+        how = self.mean_rouge
+        if how == "off":
+            return None
+        sample = None if how == "exact" else mean_sample(len(self.index))
+        return self.index.mean_score(text, sample=sample)
 
     def close(self) -> None:
         self.index.close()

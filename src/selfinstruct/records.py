@@ -55,11 +55,11 @@ class MachineInstruction(_Record):
     index: int = Field(ge=0, description="position among accepted machine instructions")
     request: int = Field(ge=0, description="number of the request that produced it")
     max_rouge: float = Field(ge=0.0, le=1.0, description="ROUGE-L F of the most similar pool entry")
-    mean_rouge: float = Field(
+    mean_rouge: float | None = Field(
         ge=0.0,
         le=1.0,
-        description="mean ROUGE-L F over the pool (over a seeded sample of 2,000 entries once "
-        "the pool holds more than 5,000)",
+        description="mean ROUGE-L F over the pool (by default over a seeded sample of 2,000 "
+        "entries once the pool holds more than 5,000; None with --mean-rouge off)",
     )
     most_similar: list[SimilarInstruction] = Field(default_factory=list)
     prompt_instructions: list[str] = Field(default_factory=list)
