@@ -249,3 +249,23 @@ def test_the_bootstrap_stage_stays_small() -> None:
     # its scheduler (scheduler.py), pool (pool.py) and books (runner.py) live beside it
     lines = (SRC / "bootstrap.py").read_text(encoding="utf-8").count("\n")
     assert lines < 300, f"bootstrap.py has {lines} lines"
+
+
+def test_backend_constructors_default_to_the_run_configuration() -> None:
+    # the backends can be built without a RunConfig; their defaults must be the same ones
+    import inspect
+
+    from selfinstruct.config import BackendConfig
+
+    config = BackendConfig()
+    openai = inspect.signature(selfinstruct.OpenAIBackend).parameters
+    pairs = {
+        "max_concurrency": "concurrency", "timeout": "request_timeout",
+        "retry_budget": "retry_budget", "max_attempts": "max_attempts", "server": "server",
+        "api_key_env": "api_key_env",
+    }  # fmt: skip
+    assert {p: openai[p].default for p in pairs} == {
+        p: getattr(config, f) for p, f in pairs.items()
+    }
+    local = inspect.signature(selfinstruct.TransformersBackend).parameters
+    assert local["batch_size"].default == config.batch_size
