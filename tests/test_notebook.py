@@ -79,6 +79,18 @@ def test_notebook_and_docs_use_only_the_public_api() -> None:
         assert getattr(selfinstruct, name) is not None, name
 
 
+def test_the_committed_notebook_shows_a_real_run() -> None:
+    # a reader on a code-hosting site sees results without running it
+    import nbformat
+
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert "funnel:" in text and "numbers add up" in text and len(images) >= 4
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+
+
 @pytest.mark.server
 @pytest.mark.model
 @pytest.mark.slow
