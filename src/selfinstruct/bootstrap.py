@@ -229,7 +229,11 @@ class _Loop:
         """
         accepted: list[MachineInstruction] = []
         rejected: list[Rejection] = []
-        for request, completion in batch:
+        used: list[Completion] = []  # answers after the one that reaches the target go unbooked,
+        for request, completion in batch:  # as those still in flight do: the books don't race
+            if len(self.machine) >= self.config.num_instructions:
+                break
+            used.append(completion)
             chosen = self._prompts_of.pop(request)
             candidates = split_candidates(
                 completion.text,
@@ -264,7 +268,7 @@ class _Loop:
             self._pool_len_after[request] = len(self.machine)
         counts = Counter(r.reason for r in rejected)
         counts["accepted"] += len(accepted)
-        self.log.append(accepted, rejected, counts, [c for _, c in batch], advance=len(accepted))
+        self.log.append(accepted, rejected, counts, used, advance=len(accepted))
         return len(self.machine) >= self.config.num_instructions
 
     def _summary(self, counts: Counter[str]) -> dict[str, Any]:
