@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .instance_filters import InstanceFilterConfig, filter_task
+from .instance_filters import InstanceFilterConfig, filter_task, rejection_rows
 from .instance_parsing import ParsedExample, parse_instances
 from .instance_prompts import Labels, as_turns
 from .llm.base import Completion, GenerationParams, Prompt
@@ -84,18 +84,9 @@ def add_hard_cases(
         else:
             kept.append(inst.model_copy(update={"hard_case": True}))
     counts = dict(line.dropped)
-    for example, reason in dropped:
-        key = PREFIX + reason
-        counts[key] = counts.get(key, 0) + 1
-        rows.append(
-            InstanceRejection(
-                instruction=line.instruction,
-                index=line.index,
-                input=clip(example.input),
-                output=clip(example.output),
-                reason=key,
-            )
-        )
+    for _, reason in dropped:
+        counts[PREFIX + reason] = counts.get(PREFIX + reason, 0) + 1
+    rows.extend(rejection_rows(line.instruction, line.index, dropped, PREFIX))
     return line.model_copy(
         update={
             "instances": [*line.instances, *kept],

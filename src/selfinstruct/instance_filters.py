@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from .errors import ConfigError
 from .instance_parsing import ParsedExample
-from .records import Instance
+from .records import Instance, InstanceRejection, clip
 
 # Phrases that mark a refusal, a placeholder or content a text model cannot supply.
 INSTANCE_BLACKLIST = (
@@ -92,6 +92,22 @@ def check_example(
     if any(p in text for p in config.phrases):
         return "blacklisted"
     return None
+
+
+def rejection_rows(
+    instruction: str, index: int, dropped: Sequence[tuple[ParsedExample, str]], prefix: str = ""
+) -> list[InstanceRejection]:
+    """The instances_rejected.jsonl lines of one task's dropped examples (reasons prefixed)."""
+    return [
+        InstanceRejection(
+            instruction=instruction,
+            index=index,
+            input=clip(example.input),
+            output=clip(example.output),
+            reason=prefix + reason,
+        )
+        for example, reason in dropped
+    ]
 
 
 def filter_task(

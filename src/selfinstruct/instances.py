@@ -21,12 +21,18 @@ from .config import RunConfig
 from .errors import DataError
 from .hard_cases import TEMPLATE as HARD_TEMPLATE
 from .hard_cases import HardCasesStage, add_hard_cases
-from .instance_filters import OVER_MAX, FilteredTask, InstanceFilterConfig, filter_task
+from .instance_filters import (
+    OVER_MAX,
+    FilteredTask,
+    InstanceFilterConfig,
+    filter_task,
+    rejection_rows,
+)
 from .instance_parsing import ParsedExample, parse_instances
 from .instance_prompts import LABELS, MAX_EXAMPLES, InstancePrompts, Labels
 from .llm.base import Backend, Completion, GenerationParams, Prompt
 from .llm.factory import backend_from_config
-from .records import HardCasesRecord, InstanceRejection, InstancesRecord, MachineInstruction, clip
+from .records import HardCasesRecord, InstancesRecord, MachineInstruction, clip
 from .runner import Outcome, run_model_stage
 from .runstate import RunState, open_dir, text_digest
 from .sync import run_sync
@@ -106,16 +112,7 @@ class InstancesStage:
             finish_reason=completion.finish_reason,
             raw=clip(completion.text),
         )
-        rows = [
-            InstanceRejection(
-                instruction=record.instruction,
-                index=record.index,
-                input=clip(ex.input),
-                output=clip(ex.output),
-                reason=reason,
-            )
-            for ex, reason in result.dropped
-        ]
+        rows = rejection_rows(record.instruction, record.index, result.dropped)
         hard = self.hard.get(record.instruction)
         if hard is not None and classification:
             line = add_hard_cases(line, rows, hard, self.filters)
