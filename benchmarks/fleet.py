@@ -9,9 +9,10 @@ runs the real command, `selfinstruct bootstrap --base-url a,b,... --concurrency 
 a bare `openai.AsyncOpenAI` client (one per endpoint, K in flight behind a semaphore) then
 replays exactly those requests, each to the endpoint that got it, in arrival order. Rounds
 alternate which side goes first. Printed per pass and as medians: requests/s (overall, from the
-first request to the end, and sustained, between 10% and 90% of the requests), accepted
-instructions/s, the loop process' CPU per request and share of a core, its RSS (start, middle,
-end, peak) and the ratio ours / bare in requests/s.
+first request to the end of the loop, and sustained, between 10% and 90% of the requests),
+accepted instructions/s, the loop process' CPU per request and share of a core, its RSS (start,
+middle, end, peak), the ratio ours / bare in requests/s, and the time the command then spends
+scoring the accepted instructions against the pool (pool_scores.py), once the fleet is idle.
 
     python benchmarks/fleet.py                 # 4 endpoints, 256 in flight, 10,000 instructions
     python benchmarks/fleet.py --endpoints 16 --concurrency 1000 --instructions 20000 \\
@@ -123,6 +124,8 @@ class Sample:
     rss: int
     requests: int
     accepted: int
+    looping: bool = True
+    """False once stats.json says the loop stopped (the pool is being scored, pool_scores.py)."""
 
 
 @dataclass
@@ -140,6 +143,8 @@ class Pass:
     core: float = 0.0
     rss: dict[str, float] = field(default_factory=dict)
     note: str = ""
+    scoring_s: float = 0.0
+    """ours: seconds from the end of the loop to the end of the command (the scoring pass)."""
 
     @property
     def rate(self) -> float:
@@ -154,7 +159,7 @@ class Sampler(threading.Thread):
         self.proc, self.stats, self.interval = psutil.Process(pid), stats, interval
         self.samples: list[Sample] = []
         self._halt = threading.Event()
-        self._progress = (0, 0)
+        self._progress: tuple[int, int, bool] = (0, 0, True)
 
     def run(self) -> None:
         while not self._halt.is_set():
@@ -176,7 +181,8 @@ class Sampler(threading.Thread):
                 children += c.user + c.system
         with contextlib.suppress(OSError, ValueError, KeyError):
             section = json.loads(self.stats.read_text(encoding="utf-8"))["bootstrap"]
-            self._progress = (int(section["requests"]), int(section["accepted"]))
+            looping = section["stopped"] == "running"
+            self._progress = (int(section["requests"]), int(section["accepted"]), looping)
         return Sample(time.time(), times.user + times.system, children, rss, *self._progress)
 
 
@@ -243,7 +249,8 @@ def ours_figures(ran: Ran, sent: list[Recorded]) -> Pass:
     first = sent[0].at if sent else end
     samples = [s for s in ran.samples if s.t >= first and s.rss]  # rss 0: exited, not reaped
     final = Sample(end, usage.ru_utime + usage.ru_stime, 0.0, usage.ru_maxrss * 1024,
-                   requests, accepted)  # fmt: skip
+                   requests, accepted, looping=False)  # fmt: skip
+    loop_end = next((s.t for s in samples if not s.looping), end)
     samples.append(final)
     steady = window(samples, requests)
     (a, b) = steady
@@ -254,7 +261,7 @@ def ours_figures(ran: Ran, sent: list[Recorded]) -> Pass:
     if any(s.children_cpu for s in samples):
         note += f"; child processes {max(s.children_cpu for s in samples):.1f} s CPU"
     return Pass(
-        "ours", requests, end - first, cpu_ms,
+        "ours", requests, loop_end - first, cpu_ms, scoring_s=end - loop_end,
         sustained=(b.requests - a.requests) / span if span > 0 else 0.0,
         accepted=accepted, accepted_rate=(b.accepted - a.accepted) / span if span > 0 else 0.0,
         core=core, rss=memory(samples[:-1] or samples, usage.ru_maxrss * 1024), note=note,
@@ -369,6 +376,7 @@ def show(p: Pass) -> None:
             f"{m['start']:.0f}, middle {m['middle']:.0f}, end {m['end']:.0f}, peak "
             f"{m['peak']:.0f} (second half: {m['second_half_per_10k']:+.1f} MiB per 10k)"
         )
+        line += f"\n       then {p.scoring_s:.1f} s scoring the pool after the loop"
         if p.note:
             line += f"\n       ({p.note.strip('; ')})"
     print(line, flush=True)
@@ -384,7 +392,8 @@ def summarize(passes: list[Pass], args: argparse.Namespace) -> None:
     print(
         f"ours (median of {len(ours)}): {med(ours, 'rate'):.1f} requests/s overall, "
         f"{med(ours, 'sustained'):.1f} sustained; {med(ours, 'accepted_rate'):.1f} accepted/s; "
-        f"loop CPU {med(ours, 'cpu_ms'):.2f} ms/request ({med(ours, 'core'):.0%} of a core)"
+        f"loop CPU {med(ours, 'cpu_ms'):.2f} ms/request ({med(ours, 'core'):.0%} of a core); "
+        f"then {med(ours, 'scoring_s'):.1f} s scoring the pool"
     )
     if bare:
         b_rate, b_cpu = med(bare, "rate"), med(bare, "cpu_ms")

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from fakes import FakeBackend, prompt_text
+from fakes import FakeBackend, prompt_text, unscored
 from rouge_score import rouge_scorer
 
 from selfinstruct import ConfigError, bootstrap, load_seeds
@@ -153,9 +153,11 @@ def test_crash_mid_run_keeps_every_accepted_line_and_resumes(tmp_path: Path) -> 
     kept = read_lines(rundir.machine_instructions)  # every line parses: nothing half-written
     assert 0 < len(kept) < 40
     assert json.loads(rundir.stats.read_text())["bootstrap"]["stopped"] == "error"
+    assert all(r["max_rouge"] is None for r in kept)  # the crash came before the scoring pass
     result = run(tmp_path, 40)
     records = read_lines(rundir.machine_instructions)
-    assert records[: len(kept)] == kept
+    assert unscored(records)[: len(kept)] == kept
+    assert all(r["max_rouge"] is not None and len(r["most_similar"]) == 10 for r in records)
     assert result.accepted == len(records) == 40
     assert len({r["instruction"] for r in records}) == 40
 
@@ -259,13 +261,6 @@ def test_chinese_mode_filters_latin_and_cjk_near_duplicates(tmp_path: Path) -> N
     records = read_lines(RunDir.of(tmp_path).machine_instructions)
     assert all(r["max_rouge"] <= 0.7 for r in records)
     assert any(r["max_rouge"] > 0 for r in records)  # CJK characters are tokens, not dropped
-
-
-def test_mean_rouge_is_exact_up_to_5k_and_sampled_beyond() -> None:
-    from selfinstruct.pool import MEAN_SAMPLE, mean_sample
-
-    assert mean_sample(0) is None and mean_sample(5_000) is None
-    assert mean_sample(5_001) == MEAN_SAMPLE == 2_000
 
 
 def test_mean_rouge_exact_is_rouge_scores_mean_and_off_is_not_computed(tmp_path: Path) -> None:

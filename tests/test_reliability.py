@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakes import FakeBackend
+from fakes import FakeBackend, unscored
 from openai_stub import Fault, StubServer
 from test_pipeline import respond, scripted_server
 
@@ -218,7 +218,8 @@ def test_file_too_large_is_one_line_and_the_rerun_resumes(tmp_path: Path, childr
         assert 0 < len(kept) < 40
         assert main(argv) == 0
         again = lines_of(out / "machine_instructions.jsonl")
-    assert again[: len(kept)] == kept and len(again) == 40
+    assert unscored(again)[: len(kept)] == kept and len(again) == 40
+    assert all(r["max_rouge"] is not None for r in again)  # the rerun scored them all
 
 
 def without_root_file_powers() -> list[str]:
@@ -289,7 +290,8 @@ def test_a_signal_stops_cleanly_and_the_rerun_resumes(
         resume = [*argv[:6], str(len(kept) + 5), "--no-progress"]
         assert main(resume) == 0
         again = lines_of(path)
-    assert again[: len(kept)] == kept and len(again) == len(kept) + 5
+    assert unscored(again)[: len(kept)] == kept and len(again) == len(kept) + 5
+    assert all(r["max_rouge"] is not None for r in again)  # the rerun scored them all
 
 
 # ---------------------------------------------------------------- settings and accounting

@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from fakes import unscored
 from openai_stub import StubServer
 from pydantic import BaseModel
 
@@ -97,7 +98,8 @@ def test_sigkill_mid_run_leaves_whole_lines_true_stats_and_a_run_that_resumes(
         assert stats["requests"] <= RunDir.of(out).read_usage("bootstrap")["requests"]
         assert main([*common, "--num-instructions", str(len(kept) + 20)]) == 0
     again = list(read_jsonl(machine))
-    assert again[: len(kept)] == kept and len(again) == len(kept) + 20
+    assert unscored(again)[: len(kept)] == kept and len(again) == len(kept) + 20
+    assert all(r["max_rouge"] is not None for r in again)  # the rerun scored them all
     assert len({r["instruction"] for r in again}) == len(again)
     stats = json.loads((out / "stats.json").read_text())["bootstrap"]
     assert stats["accepted"] == len(again) and stats["stopped"] == "target_reached"

@@ -4,7 +4,7 @@ Requests run concurrently, but their results are folded into the pool strictly i
 order, and request i sees the pool as it stood after request i - window was folded, so a run
 with a fixed seed and a deterministic backend is reproducible whatever the timing. The loop
 keeps its own scheduler (scheduler.py: the pool grows as it goes) and its books in the
-runner's StageLog.
+runner's StageLog; when it ends, the accepted instructions are scored in bulk (pool_scores.py).
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from .config import RunConfig
 from .llm.base import Backend, Completion, GenerationParams
 from .llm.factory import backend_from_config, backend_settings, resolve_model
 from .pool import Pool
+from .pool_scores import fill_scores
 from .prompt import PromptStyle, encode_prompt, sample_instructions
-from .records import MachineInstruction, Rejection, clip
+from .records import MachineInstruction, Rejection
 from .runner import StageLog, stop_reason
 from .runstate import RunState, SeedSource, open_run, text_digest
 from .scheduler import Scheduler
@@ -111,6 +112,7 @@ class _Loop:
             self.log.usage["prompt_tokens"] + self.log.usage["completion_tokens"]
         )
         self.pool: Pool | None = None
+        self.seed_instructions = [t.instruction for t in state.seeds]
 
     async def _prepare(self) -> None:
         """Settle the prompt style and decoding, record the settings, build the pool's index."""
@@ -142,7 +144,6 @@ class _Loop:
             "template": text_digest(self.template),
         }
         state.claim("bootstrap", settings)
-        self.seed_instructions = [t.instruction for t in state.seeds]
         self.pool = Pool(c, state.language, self.seed_instructions, self.machine, self.template)
         self.machine = self.pool.machine
 
@@ -161,6 +162,7 @@ class _Loop:
                 self.pool.close()
             stats = self.log.close(stopped)
             self.state.forget("machine")
+        await fill_scores(self.state)
         return BootstrapResult(
             self.state.rundir.root, len(self.machine), len(self.machine) - start, stopped, stats
         )
@@ -252,16 +254,7 @@ class _Loop:
                 text = recase(cand.text, self.config.capitalize)
                 verdict = self.pool.judge(text, cand.truncated)
                 if verdict is not None:
-                    rejected.append(
-                        Rejection(
-                            instruction=clip(text, 2000),
-                            reason=verdict.reason,
-                            request=request,
-                            detail=verdict.detail,
-                            score=verdict.score,
-                            similar=verdict.similar,
-                        )
-                    )
+                    rejected.append(verdict.rejection(text, request))
                 else:
                     accepted.append(self.pool.accept(text, request, chosen))
                     self._last_productive = max(self._last_productive, request)

@@ -170,9 +170,16 @@ class BootstrapConfig(Section):
     )
     mean_rouge: Literal["auto", "exact", "off"] = opt(
         "auto",
-        "each accepted instruction's mean ROUGE-L against the pool, a diagnostic: auto (exact "
-        "up to 5,000 entries, then a seeded 2,000-entry sample), exact (every entry, as the "
-        "original; its cost grows with the pool) or off (not computed: the fastest loop)",
+        "each accepted instruction's mean ROUGE-L against the pool, a diagnostic scored after "
+        "the loop: auto (exact up to 5,000 entries, then a seeded 2,000-entry sample), exact "
+        "(every entry, as the original; its cost grows with the pool) or off (not computed)",
+        data=False,
+    )
+    scoring_workers: int | None = opt(
+        None,
+        "processes that score the accepted instructions against the pool after the loop "
+        "(nearest 10, mean); default: one per core, with at least 1,000 instructions each",
+        ge=1,
         data=False,
     )
     echo_words: int = opt(

@@ -3,8 +3,8 @@
 It holds the seed and machine instructions in a SimilarityIndex. `judge` names why a candidate
 is rejected (the post-processing filters first, cheap, then the prompt-echo filter, then the
 similarity filter, then, with `semantic`, the embedding filter) or accepts it; `accept` adds it
-to the pool and returns its record, with its nearest neighbours and its mean similarity to the
-pool as the reference code stores them.
+to the pool and returns its record. The record's nearest neighbours and mean similarity to the
+pool are scored in bulk after the loop (pool_scores.py), off the loop's path.
 """
 
 from __future__ import annotations
@@ -17,23 +17,11 @@ from .config import BootstrapConfig
 from .echo import REASON as ECHOES_PROMPT
 from .echo import EchoFilter
 from .filters import FilterConfig, InstructionFilter
-from .records import MachineInstruction, SimilarInstruction
+from .records import MachineInstruction, Rejection, clip
 from .similarity import SimilarityIndex, get_tokenizer
 
 if TYPE_CHECKING:
     from .similarity.semantic import SemanticIndex
-
-MEAN_EXACT_UP_TO = 5_000
-"""Pools up to this size get the exact mean ROUGE-L of each accepted instruction (as the
-reference code stores it); a larger pool gets the mean of a seeded sample of MEAN_SAMPLE entries.
-The exact mean costs time in proportion to the pool (11 ms per accepted instruction at 50K
-entries, 260 ms at 1M: half of the loop's CPU in a fleet run, benchmarks/fleet.py), while a
-2,000-entry sample costs about 1 ms at any size and its standard error is about 0.002 (ROUGE-L
-scores against a pool spread with a standard deviation near 0.1)."""
-MEAN_SAMPLE = 2_000
-
-TOP_K_SIMILAR = 10
-"""Most similar pool entries stored with each accepted instruction (the reference code's 10)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +32,17 @@ class Verdict:
     detail: str | None = None
     score: float | None = None
     similar: str | None = None
+
+    def rejection(self, text: str, request: int) -> Rejection:
+        """The rejected.jsonl record of `text` (clipped) from request `request`."""
+        return Rejection(
+            instruction=clip(text, 2000),
+            reason=self.reason,
+            request=request,
+            detail=self.detail,
+            score=self.score,
+            similar=self.similar,
+        )
 
 
 class Pool:
@@ -81,7 +80,6 @@ class Pool:
         self.index.add_many(seeds)
         self.index.add_many(machine)
         self.machine = list(machine)
-        self.mean_rouge = config.mean_rouge
         echo_n = config.echo_chars if language == "zh" else config.echo_words
         self.echo = EchoFilter.of(template or "", echo_n)
 
@@ -110,7 +108,7 @@ class Pool:
         verdict = self._cheap(text, truncated)
         if verdict is not None:
             return verdict
-        decision = self.index.rejection(text)  # accept() finds an accepted one's exact maximum
+        decision = self.index.rejection(text)  # an accepted one's maximum is scored later
         if decision is not None:
             similar = self.index.texts[decision.argmax]
             return Verdict("too_similar", score=decision.max_score, similar=similar)
@@ -122,17 +120,11 @@ class Pool:
         return None
 
     def accept(self, text: str, request: int, chosen: list[str]) -> MachineInstruction:
-        """Add `text` to the pool; its record carries what it was compared with on the way in."""
-        top = self.index.most_similar(text, k=TOP_K_SIMILAR)
+        """Add `text` to the pool; its record is scored against the pool after the loop."""
         record = MachineInstruction(
             instruction=text,
             index=len(self.machine),
             request=request,
-            max_rouge=top[0][1] if top else 0.0,
-            mean_rouge=self._mean(text),
-            most_similar=[
-                SimilarInstruction(instruction=self.index.texts[i], score=s) for i, s in top
-            ],
             prompt_instructions=chosen,
         )
         self.index.add(text)
@@ -141,18 +133,5 @@ class Pool:
         self.machine.append(text)
         return record
 
-    def _mean(self, text: str) -> float | None:
-        """The mean ROUGE-L of `text` against the pool, as `mean_rouge` says (see config.py)."""
-        how = self.mean_rouge
-        if how == "off":
-            return None
-        sample = None if how == "exact" else mean_sample(len(self.index))
-        return self.index.mean_score(text, sample=sample)
-
     def close(self) -> None:
         self.index.close()
-
-
-def mean_sample(pool_size: int) -> int | None:
-    """How many pool entries the mean ROUGE-L of a new instruction averages (None: all)."""
-    return None if pool_size <= MEAN_EXACT_UP_TO else MEAN_SAMPLE

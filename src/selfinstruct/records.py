@@ -54,14 +54,23 @@ class MachineInstruction(_Record):
     instruction: str
     index: int = Field(ge=0, description="position among accepted machine instructions")
     request: int = Field(ge=0, description="number of the request that produced it")
-    max_rouge: float = Field(ge=0.0, le=1.0, description="ROUGE-L F of the most similar pool entry")
-    mean_rouge: float | None = Field(
+    max_rouge: float | None = Field(
+        None,
         ge=0.0,
         le=1.0,
-        description="mean ROUGE-L F over the pool (by default over a seeded sample of 2,000 "
-        "entries once the pool holds more than 5,000; None with --mean-rouge off)",
+        description="ROUGE-L F of the most similar entry of the pool it joined; None until "
+        "the bootstrap stage scores it, after its loop (pool_scores.py)",
     )
-    most_similar: list[SimilarInstruction] = Field(default_factory=list)
+    mean_rouge: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="mean ROUGE-L F over the pool it joined (by default over a seeded sample of "
+        "2,000 entries once the pool holds more than 5,000; None with --mean-rouge off)",
+    )
+    most_similar: list[SimilarInstruction] = Field(
+        default_factory=list, description="its 10 most similar pool entries, best first"
+    )
     prompt_instructions: list[str] = Field(default_factory=list)
     is_classification: bool | None = None
 

@@ -132,10 +132,18 @@ def checks(f: Funnel) -> list[Block]:
     return [Para(verdict), table]
 
 
+NOT_SCORED = (
+    "Accepted instructions are scored against the pool when the bootstrap loop ends; rerun "
+    "`selfinstruct bootstrap` (or `run`) on this directory to finish an interrupted run's scoring."
+)
+
+
 def diversity_blocks(data: ReportData, rouge: list[Block], verbs: list[Block]) -> list[Block]:
     d = data.diversity
+    unscored = d.instructions - len(d.max_rouge)
     if d.median_rouge is None:
-        blocks: list[Block] = [Para("No instruction accepted yet.")]
+        none = "No instruction accepted yet." if not d.instructions else NOT_SCORED
+        blocks: list[Block] = [Para(none)]
     else:
         low = sum(v < 0.5 for v in d.max_rouge) / len(d.max_rouge)
         threshold = f" (rejection threshold {d.threshold:g})" if d.threshold is not None else ""
@@ -146,6 +154,8 @@ def diversity_blocks(data: ReportData, rouge: list[Block], verbs: list[Block]) -
                 "below 0.5. Lower means the pool grew in new directions."
             )
         ]
+        if unscored:
+            blocks.append(Para(f"{unscored:,} not scored yet are left out. {NOT_SCORED}"))
     blocks += rouge
     found = f"{d.with_verb:,} of {d.instructions:,} instructions start with a verb"
     blocks += [Para(f"{found}; {d.distinct_verbs} most common shown."), *verbs]

@@ -85,7 +85,7 @@ def diversity(
         note = f"verbs not counted: {exc}"
     ranked = sorted(verbs.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
     return Diversity(
-        max_rouge=[m.max_rouge for m in machine],
+        max_rouge=[m.max_rouge for m in machine if m.max_rouge is not None],
         threshold=float(threshold) if isinstance(threshold, int | float) else None,
         verbs=[VerbCount(v, n, _top(objs.get(v, Counter()), objects)) for v, n in ranked],
         with_verb=sum(verbs.values()),
