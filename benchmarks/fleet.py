@@ -10,8 +10,8 @@ a bare `openai.AsyncOpenAI` client (one per endpoint, K in flight behind a semap
 replays exactly those requests, each to the endpoint that got it, in arrival order. Rounds
 alternate which side goes first. Printed per pass and as medians: requests/s (overall, from the
 first request to the end of the loop, and sustained, between 10% and 90% of the requests),
-accepted instructions/s, the loop process' CPU per request and share of a core, its RSS (start,
-middle, end, peak), the ratio ours / bare in requests/s, and the time the command then spends
+accepted instructions/s, the loop process' CPU per request and share of a core, its RSS over the loop
+(start, middle, end, peak), the ratio ours / bare in requests/s, and the time the command then spends
 scoring the accepted instructions against the pool (pool_scores.py), once the fleet is idle.
 
     python benchmarks/fleet.py                 # 4 endpoints, 256 in flight, 10,000 instructions
@@ -278,8 +278,10 @@ def window(samples: list[Sample], total: int) -> tuple[Sample, Sample]:
 
 
 def memory(samples: list[Sample], peak: int) -> dict[str, float]:
-    """RSS in MiB at the first request, half way through the instructions, at the end, peak."""
-    started = [s for s in samples if s.requests > 0] or samples
+    """RSS in MiB over the loop: at the first request, half way through the instructions, at
+    the end, its peak; and the peak of the whole command (`peak`: the scoring pass included)."""
+    looping = [s for s in samples if s.looping] or samples
+    started = [s for s in looping if s.requests > 0] or looping
     half = started[-1].accepted / 2
     middle = min(started, key=lambda s: abs(s.accepted - half))
     end = started[-1]
@@ -288,8 +290,9 @@ def memory(samples: list[Sample], peak: int) -> dict[str, float]:
         "start": started[0].rss / MB,
         "middle": middle.rss / MB,
         "end": end.rss / MB,
-        "peak": max(peak, max(s.rss for s in samples)) / MB,
+        "peak": max(s.rss for s in looping) / MB,
         "second_half_per_10k": growth / MB,
+        "command_peak": max(peak, max(s.rss for s in samples)) / MB,
     }
 
 
@@ -376,7 +379,10 @@ def show(p: Pass) -> None:
             f"{m['start']:.0f}, middle {m['middle']:.0f}, end {m['end']:.0f}, peak "
             f"{m['peak']:.0f} (second half: {m['second_half_per_10k']:+.1f} MiB per 10k)"
         )
-        line += f"\n       then {p.scoring_s:.1f} s scoring the pool after the loop"
+        line += (
+            f"\n       then {p.scoring_s:.1f} s scoring the pool after the loop "
+            f"(peak RSS of the command {m['command_peak']:.0f} MiB)"
+        )
         if p.note:
             line += f"\n       ({p.note.strip('; ')})"
     print(line, flush=True)

@@ -111,14 +111,14 @@ def test_a_worker_that_dies_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) 
     pool = texts(3_000, seed=7)
     import selfinstruct.pool_scores as ps
 
-    start = ps._start
+    spawn = ps._spawn
 
-    def doomed(span: ps.Span) -> object:
-        proc = start(span)
+    def doomed() -> object:
+        proc = spawn()
         os.kill(proc.pid, signal.SIGKILL)
         return proc
 
-    monkeypatch.setattr(ps, "_start", doomed)
+    monkeypatch.setattr(ps, "_spawn", doomed)
     with pytest.raises(SelfInstructError, match=r"pool-scoring process .* exited with code -9"):
         score(pool, 1_000, 2)
     assert workers_alive() == []

@@ -18,11 +18,13 @@ import os
 import pickle
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from tqdm.auto import tqdm
 
 from .errors import SelfInstructError
 from .jsonl import write_jsonl_atomic
@@ -108,51 +110,61 @@ async def score_pool(
     threshold: float,
     mean: str,
     processes: int | None = None,
+    done: Callable[[int], object] | None = None,
 ) -> list[Scores]:
     """Scores of pool[start:], each against the entries before it.
 
     The first span is scored here (yielding to the event loop as it goes, so a Ctrl-C stops it);
     the others in worker processes (pool_scores_worker.py), started in their own
     session and killed when this is cancelled. `processes` None: one per core, with at least
-    PER_PROCESS instructions each (processes_for).
+    PER_PROCESS instructions each (processes_for). `done(n)` is told as n more are scored.
     """
     todo = len(pool) - start
     if todo <= 0:
         return []
     whole = Span(pool, start, len(pool), language, threshold, mean)
     parts = spans(whole, processes_for(todo, processes))
-    procs = [_start(part) for part in parts[1:]]
+    procs: list[subprocess.Popen[bytes]] = []
     try:
+        procs += [_spawn() for _ in parts[1:]]  # their imports overlap
+        for proc, part in zip(procs, parts[1:], strict=True):
+            await asyncio.to_thread(_send, proc, part)
         here: list[Scores] = []
         for scores in score_span(parts[0]):
             here.append(scores)
+            if done is not None:
+                done(1)
             await asyncio.sleep(0)  # a ms or more per record: a look at the loop costs nothing
         results = [here]
         for proc in procs:
             results.append(await asyncio.to_thread(_receive, proc))
+            if done is not None:
+                done(len(results[-1]))
     finally:
         for proc in procs:
             _stop(proc)
     return [scores for part in results for scores in part]
 
 
-def _start(span: Span) -> subprocess.Popen[bytes]:
+def _spawn() -> subprocess.Popen[bytes]:
     env = dict(os.environ)  # the worker imports selfinstruct from where this process did
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", _WORKER_MODULE],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env=env,
         start_new_session=True,  # a Ctrl-C reaches the parent only; it stops the workers
     )
+
+
+def _send(proc: subprocess.Popen[bytes], span: Span) -> None:
     assert proc.stdin is not None
     try:
         pickle.dump(span, proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
         proc.stdin.close()
     except OSError:
         pass  # it died at once; _receive says so
-    return proc
 
 
 def _receive(proc: subprocess.Popen[bytes]) -> list[Scores]:
@@ -212,16 +224,19 @@ async def fill_scores(state: RunState) -> int:
         return 0
     seeds = [t.instruction for t in state.seeds]
     pool = [*seeds, *(r.instruction for r in records)]
-    scores = await score_pool(
-        pool,
-        len(seeds) + first,
-        state.language,
-        config.threshold,
-        config.mean_rouge,
-        config.scoring_workers,
-    )
+    todo = len(records) - first
+    with tqdm(total=todo, unit="inst", desc="scoring", disable=not state.config.progress) as bar:
+        scores = await score_pool(
+            pool,
+            len(seeds) + first,
+            state.language,
+            config.threshold,
+            config.mean_rouge,
+            config.scoring_workers,
+            bar.update,
+        )
     for i, these in enumerate(scores, start=first):
         if records[i].max_rouge is None:
             records[i] = with_scores(records[i], these, pool)
     write_jsonl_atomic(rundir.machine_instructions, records)
-    return len(records) - first
+    return todo
