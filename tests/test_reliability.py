@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import random
+import select
 import signal
 import subprocess
 import sys
@@ -19,14 +20,17 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 from fakes import FakeBackend, unscored
 from openai_stub import Fault, StubServer
+from test_bootstrap import task_line
 from test_pipeline import respond, scripted_server
 
 from selfinstruct import classify
 from selfinstruct.cli import main
-from selfinstruct.jsonl import read_jsonl
+from selfinstruct.jsonl import encode_line, read_jsonl
+from selfinstruct.records import MachineInstruction
 from selfinstruct.rundir import RunDir
 
 TESTS = Path(__file__).parent
@@ -292,6 +296,45 @@ def test_a_signal_stops_cleanly_and_the_rerun_resumes(
         again = lines_of(path)
     assert unscored(again)[: len(kept)] == kept and len(again) == len(kept) + 5
     assert all(r["max_rouge"] is not None for r in again)  # the rerun scored them all
+
+
+def test_ctrl_c_while_the_pool_is_scored_keeps_the_file_and_the_rerun_finishes(
+    tmp_path: Path, children
+) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    rng = random.Random(11)
+    records = [
+        MachineInstruction(instruction=task_line(rng), index=i, request=i // 3) for i in range(3000)
+    ]  # as a loop interrupted before its pass leaves them: not scored
+    path = out / "machine_instructions.jsonl"
+    path.write_bytes(b"".join(encode_line(r) for r in records))
+    before = path.read_bytes()
+    argv = ["bootstrap", "--out", str(out), "--num-instructions", "3000",
+            "--scoring-workers", "2"]  # fmt: skip
+    proc = spawn(children, argv)  # the target is reached: no backend, only the pass
+    assert proc.stderr is not None
+    seen = b""
+    deadline = time.monotonic() + 120
+    while b"scoring" not in seen and time.monotonic() < deadline:
+        if select.select([proc.stderr], [], [], 0.1)[0]:
+            seen += os.read(proc.stderr.fileno(), 65536)
+    time.sleep(0.3)
+    workers = [p for p in psutil.Process(proc.pid).children() if "pool_scores" in str(p.cmdline())]
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, seen + err
+    assert b"Traceback" not in err
+    assert path.read_bytes() == before  # untouched: the pass rewrites it whole or not at all
+    assert workers and not any(p.is_running() and p.status() != "zombie" for p in workers)
+    assert main([*argv, "--no-progress"]) == 0
+    again = lines_of(path)
+    assert unscored(again) == lines_of_bytes(before)
+    assert all(r["max_rouge"] is not None and r["most_similar"] for r in again)
+
+
+def lines_of_bytes(data: bytes) -> list[dict]:
+    return [json.loads(line) for line in data.splitlines()]
 
 
 # ---------------------------------------------------------------- settings and accounting
