@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from selfinstruct.errors import DataError
-from selfinstruct.jsonl import JsonlWriter, count_lines, read_jsonl
+from selfinstruct.jsonl import JsonlWriter, count_lines, read_jsonl, write_jsonl_atomic
 from selfinstruct.records import AlpacaExample
 
 
@@ -37,3 +37,21 @@ def test_unicode_is_kept_readable(tmp_path: Path) -> None:
         out.write(AlpacaExample(instruction="写一首诗", output="秋风"))
     assert "写一首诗" in path.read_text("utf-8")
     assert next(read_jsonl(path, AlpacaExample)).output == "秋风"
+
+
+def test_a_whole_file_is_replaced_whole_or_not_at_all(tmp_path: Path) -> None:
+    path = tmp_path / "pool.jsonl"
+    path.write_text('{"a": 1}\n{"a": 2}\n{"a": 3}', encoding="utf-8")  # a torn-free last line
+
+    def doubled_then_broken():
+        for row in read_jsonl(path):  # read from the file being replaced, as it is written
+            if row["a"] == 3:
+                raise RuntimeError("stopped half way")
+            yield {"a": row["a"] * 2}
+
+    with pytest.raises(RuntimeError):
+        write_jsonl_atomic(path, doubled_then_broken())
+    assert path.read_text(encoding="utf-8") == '{"a": 1}\n{"a": 2}\n{"a": 3}'
+    assert [p.name for p in tmp_path.iterdir()] == ["pool.jsonl"]  # no temporary file left
+    write_jsonl_atomic(path, ({"a": row["a"] * 2} for row in read_jsonl(path)))
+    assert list(read_jsonl(path)) == [{"a": 2}, {"a": 4}, {"a": 6}]

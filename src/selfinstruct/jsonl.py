@@ -8,11 +8,12 @@ append; a user's file (seeds, training data) with a torn tail is an error naming
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import IO, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -126,20 +127,35 @@ def write_json_atomic(path: str | Path, obj: Any) -> None:
 
 def write_text_atomic(path: str | Path, text: str | bytes) -> None:
     """Replace `path` with `text` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     data = text if isinstance(text, bytes) else text.encode("utf-8")
-    with tmp.open("wb") as fh:
+    with _replacing(path) as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def write_jsonl_atomic(path: str | Path, rows: Iterable[BaseModel | dict[str, Any]]) -> None:
-    """A whole JSONL file (derived data such as exports), replaced in one rename."""
-    write_text_atomic(path, b"".join(encode_line(r) for r in rows))
+    """A whole JSONL file (derived data such as exports), written line by line to a temporary
+    file and replaced in one rename (`rows` may be read from `path` itself as they are written)."""
+    with _replacing(path) as fh:
+        for row in rows:
+            fh.write(encode_line(row))
+
+
+@contextlib.contextmanager
+def _replacing(path: str | Path) -> Iterator[IO[bytes]]:
+    """A file that replaces `path` when the block ends without an error (old or new, never
+    half); on an error `path` is left as it was and the temporary file removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with tmp.open("wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def dumps(obj: Any, **kwargs: Any) -> str:

@@ -22,13 +22,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
 
 from .errors import SelfInstructError
-from .jsonl import write_jsonl_atomic
-from .records import MachineInstruction, SimilarInstruction
+from .jsonl import read_jsonl, write_jsonl_atomic
+from .records import MachineInstruction
 from .similarity import SimilarityIndex, get_tokenizer
 
 if TYPE_CHECKING:
@@ -187,26 +187,6 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-def unscored(records: Sequence[MachineInstruction]) -> int:
-    """Position of the first record still to be scored (len(records) when none is)."""
-    return next((i for i, r in enumerate(records) if r.max_rouge is None), len(records))
-
-
-def with_scores(
-    record: MachineInstruction, scores: Scores, pool: Sequence[str]
-) -> MachineInstruction:
-    """`record` with its scores filled in (the nearest entries as texts)."""
-    return record.model_copy(
-        update={
-            "max_rouge": scores.max_rouge,
-            "mean_rouge": scores.mean_rouge,
-            "most_similar": [
-                SimilarInstruction(instruction=pool[i], score=s) for i, s in scores.most_similar
-            ],
-        }
-    )
-
-
 def processes_for(todo: int, limit: int | None) -> int:
     """Processes for scoring `todo` instructions: `limit` (at most one per instruction), or
     one per core with at least PER_PROCESS instructions each."""
@@ -216,27 +196,42 @@ def processes_for(todo: int, limit: int | None) -> int:
 
 
 async def fill_scores(state: RunState) -> int:
-    """Score the run's accepted instructions not scored yet, rewrite its pool file; how many."""
-    rundir, config = state.rundir, state.config.bootstrap
-    records = rundir.read_machine()
-    first = unscored(records)
-    if first == len(records):
+    """Score the run's accepted instructions not scored yet, rewrite its pool file; how many.
+
+    The file is read twice and written as it is read, so memory holds the texts and the scores,
+    not the records (a 50K-instruction pool file is about 150 MB of records).
+    """
+    path, config = state.rundir.machine_instructions, state.config.bootstrap
+    pool = [t.instruction for t in state.seeds]
+    seeds, first = len(pool), None
+    for i, record in enumerate(read_jsonl(path, MachineInstruction)):
+        pool.append(record.instruction)
+        if first is None and record.max_rouge is None:
+            first = i
+    if first is None:
         return 0
-    seeds = [t.instruction for t in state.seeds]
-    pool = [*seeds, *(r.instruction for r in records)]
-    todo = len(records) - first
+    todo = len(pool) - seeds - first
     with tqdm(total=todo, unit="inst", desc="scoring", disable=not state.config.progress) as bar:
         scores = await score_pool(
             pool,
-            len(seeds) + first,
+            seeds + first,
             state.language,
             config.threshold,
             config.mean_rouge,
             config.scoring_workers,
             bar.update,
         )
-    for i, these in enumerate(scores, start=first):
-        if records[i].max_rouge is None:
-            records[i] = with_scores(records[i], these, pool)
-    write_jsonl_atomic(rundir.machine_instructions, records)
+    rows = enumerate(read_jsonl(path))
+    write_jsonl_atomic(
+        path, (scored_row(row, scores[i - first], pool) if i >= first else row for i, row in rows)
+    )
     return todo
+
+
+def scored_row(row: dict[str, Any], scores: Scores, pool: Sequence[str]) -> dict[str, Any]:
+    """A pool file line with its scores (a line scored before keeps its own: the same)."""
+    if row.get("max_rouge") is not None:
+        return row
+    row["max_rouge"], row["mean_rouge"] = scores.max_rouge, scores.mean_rouge
+    row["most_similar"] = [{"instruction": pool[i], "score": f} for i, f in scores.most_similar]
+    return row
