@@ -199,7 +199,7 @@ async def fill_scores(state: RunState) -> int:
     """Score the run's accepted instructions not scored yet, rewrite its pool file; how many.
 
     The file is read twice and written as it is read, so memory holds the texts and the scores,
-    not the records (a 50K-instruction pool file is about 150 MB of records).
+    not the records (each carries its 8 in-context instructions).
     """
     path, config = state.rundir.machine_instructions, state.config.bootstrap
     pool = [t.instruction for t in state.seeds]
