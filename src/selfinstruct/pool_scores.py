@@ -1,7 +1,7 @@
 """Each accepted instruction's 10 nearest pool entries and mean ROUGE-L, worked out after the loop.
 
 The reference code computes both as each instruction joins the pool. In a fleet run that was
-half of the loop's CPU (benchmarks/fleet.py: 13.5 ms of CPU per request with it, 5.2 without),
+half of the loop's CPU (benchmarks/fleet.py: 13.5 ms of CPU per request with it, 4.7 without),
 and no bound can prune a mean. So the loop leaves them empty, and the bootstrap stage fills them
 in bulk once its loop ends. Each instruction is scored against exactly the pool it joined (the
 seeds, then the machine instructions before it), so the figures are the same to the bit as
