@@ -21,7 +21,7 @@ from fakes import unscored
 from rouge_score import rouge_scorer
 from test_bootstrap import read_lines, run, task_line
 
-from selfinstruct import SelfInstructError
+from selfinstruct import SelfInstructError, pool_scores
 from selfinstruct.pool_scores import (
     MEAN_SAMPLE,
     Scores,
@@ -57,10 +57,24 @@ def test_mean_rouge_is_exact_up_to_5k_and_sampled_beyond() -> None:
     assert mean_sample(5_001) == MEAN_SAMPLE == 2_000
 
 
-def test_processes_follow_the_limit_or_the_cores() -> None:
+def test_processes_follow_the_limit_or_the_cores_and_the_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     assert processes_for(10, 4) == 4 and processes_for(3, 8) == 3 and processes_for(0, 2) == 1
     assert processes_for(999, None) == 1  # too few to be worth a process
-    assert processes_for(10**6, None) == (os.cpu_count() or 1)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(16)), raising=False)
+    monkeypatch.setattr(pool_scores, "free_memory", lambda: 64 << 30)
+    assert processes_for(10**6, None, 10**5) == 16
+    # a million-entry index is about 1.5 GB: 64 GiB free has room for 21 processes
+    assert processes_for(10**6, None, 10**6) == 16
+    monkeypatch.setattr(pool_scores, "free_memory", lambda: 8 << 30)
+    assert processes_for(10**6, None, 10**6) == 2  # at most half the free memory
+    monkeypatch.setattr(pool_scores, "free_memory", lambda: 1 << 30)
+    assert processes_for(10**6, None, 10**6) == 1
+
+
+def test_free_memory_is_read_from_the_system() -> None:
+    assert 0 < pool_scores.free_memory() < 1 << 50
 
 
 def test_worker_processes_give_what_one_process_gives_past_the_sampled_mean() -> None:

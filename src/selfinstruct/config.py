@@ -178,7 +178,8 @@ class BootstrapConfig(Section):
     scoring_workers: int | None = opt(
         None,
         "processes that score the accepted instructions against the pool after the loop "
-        "(nearest 10, mean); default: one per core, with at least 1,000 instructions each",
+        "(nearest 10, mean); default: one per core, at least 1,000 instructions each, as many "
+        "as half the free memory holds (each indexes the pool: about 1.5 GB at 1M entries)",
         ge=1,
         data=False,
     )

@@ -48,6 +48,11 @@ MEAN_SAMPLE = 2_000
 PER_PROCESS = 1_000
 """Fewer instructions than this per process are not worth starting one for (about 0.5 s)."""
 
+INDEX_BYTES_PER_ENTRY = 1_500
+"""Memory of a SimilarityIndex per pool entry (1,446 MiB at 1M, benchmarks/similarity.py)."""
+WORKER_BYTES = 100 << 20
+"""Memory of a scoring process before its index (Python, numpy, rapidfuzz, the pool's texts)."""
+
 _WORKER_MODULE = "selfinstruct.pool_scores_worker"
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
 
@@ -116,14 +121,14 @@ async def score_pool(
 
     The first span is scored here (yielding to the event loop as it goes, so a Ctrl-C stops it);
     the others in worker processes (pool_scores_worker.py), started in their own
-    session and killed when this is cancelled. `processes` None: one per core, with at least
-    PER_PROCESS instructions each (processes_for). `done(n)` is told as n more are scored.
+    session and killed when this is cancelled. `processes` None: as many as the cores and the
+    memory allow (processes_for). `done(n)` is told as n more are scored.
     """
     todo = len(pool) - start
     if todo <= 0:
         return []
     whole = Span(pool, start, len(pool), language, threshold, mean)
-    parts = spans(whole, processes_for(todo, processes))
+    parts = spans(whole, processes_for(todo, processes, len(pool)))
     procs: list[subprocess.Popen[bytes]] = []
     try:
         procs += [_spawn() for _ in parts[1:]]  # their imports overlap
@@ -187,12 +192,27 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-def processes_for(todo: int, limit: int | None) -> int:
-    """Processes for scoring `todo` instructions: `limit` (at most one per instruction), or
-    one per core with at least PER_PROCESS instructions each."""
+def processes_for(todo: int, limit: int | None, pool: int = 0) -> int:
+    """Processes for scoring `todo` instructions of a `pool`-entry pool: `limit` (at most one
+    per instruction), or one per usable core with at least PER_PROCESS instructions each, and
+    no more than half the free memory holds (each builds an index of up to the whole pool)."""
     if limit is not None:
         return max(1, min(limit, todo))
-    return max(1, min(os.cpu_count() or 1, todo // PER_PROCESS))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    by_memory = free_memory() // (2 * (INDEX_BYTES_PER_ENTRY * pool + WORKER_BYTES))
+    return max(1, min(cores or 1, todo // PER_PROCESS, by_memory))
+
+
+def free_memory() -> int:
+    """Bytes of memory available to new processes (Linux); a large number where unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 1 << 50
 
 
 async def fill_scores(state: RunState) -> int:
