@@ -194,7 +194,7 @@ def test_disk_full_is_one_line_and_the_data_stays_whole(tmp_path: Path, capsys) 
         server.stop()
     line = one_error_line(capsys.readouterr().err)
     assert "No space left on device" in line and "the disk is full" in line
-    (out / "stats.json.tmp").unlink()
+    assert not os.path.lexists(out / "stats.json.tmp")  # a failed replacement leaves no temp
     after = (out / "machine_instructions.jsonl").read_bytes()
     assert after.startswith(before) and after.endswith(b"\n")
     assert len(lines_of(out / "machine_instructions.jsonl")) >= 4
