@@ -125,14 +125,14 @@ def test_a_worker_that_dies_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) 
     pool = texts(3_000, seed=7)
     import selfinstruct.pool_scores as ps
 
-    spawn = ps._spawn
+    start = ps.start_worker
 
-    def doomed() -> object:
-        proc = spawn()
+    def doomed(module: str) -> object:
+        proc = start(module)
         os.kill(proc.pid, signal.SIGKILL)
         return proc
 
-    monkeypatch.setattr(ps, "_spawn", doomed)
+    monkeypatch.setattr(ps, "start_worker", doomed)
     with pytest.raises(SelfInstructError, match=r"pool-scoring process .* exited with code -9"):
         score(pool, 1_000, 2)
     assert workers_alive() == []

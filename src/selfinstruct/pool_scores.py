@@ -17,11 +17,9 @@ import contextlib
 import os
 import pickle
 import subprocess
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
@@ -30,6 +28,7 @@ from .errors import SelfInstructError
 from .jsonl import read_jsonl, write_jsonl_atomic
 from .records import MachineInstruction
 from .similarity import SimilarityIndex, get_tokenizer
+from .similarity.workers import start_worker
 
 if TYPE_CHECKING:
     from .runstate import RunState
@@ -54,7 +53,6 @@ WORKER_BYTES = 100 << 20
 """Memory of a scoring process before its index (Python, numpy, rapidfuzz, the pool's texts)."""
 
 _WORKER_MODULE = "selfinstruct.pool_scores_worker"
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
 
 
 @dataclass(frozen=True)
@@ -131,7 +129,7 @@ async def score_pool(
     parts = spans(whole, processes_for(todo, processes, len(pool)))
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        procs += [_spawn() for _ in parts[1:]]  # their imports overlap
+        procs += [start_worker(_WORKER_MODULE) for _ in parts[1:]]  # their imports overlap
         for proc, part in zip(procs, parts[1:], strict=True):
             await asyncio.to_thread(_send, proc, part)
         here: list[Scores] = []
@@ -149,18 +147,6 @@ async def score_pool(
         for proc in procs:
             _stop(proc)
     return [scores for part in results for scores in part]
-
-
-def _spawn() -> subprocess.Popen[bytes]:
-    env = dict(os.environ)  # the worker imports selfinstruct from where this process did
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
-    return subprocess.Popen(
-        [sys.executable, "-m", _WORKER_MODULE],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env=env,
-        start_new_session=True,  # a Ctrl-C reaches the parent only; it stops the workers
-    )
 
 
 def _send(proc: subprocess.Popen[bytes], span: Span) -> None:

@@ -30,6 +30,21 @@ class WorkerError(SelfInstructError, RuntimeError):
     """A similarity worker process died; its slice of the pool is gone."""
 
 
+def start_worker(module: str, *args: str) -> subprocess.Popen[bytes]:
+    """`python -m module args...`, talking over its stdin and stdout, importing selfinstruct
+    from where this process did, in its own session (a Ctrl-C reaches the parent only, which
+    stops it)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )
+
+
 def _shutdown(procs: list[subprocess.Popen[bytes]]) -> None:
     """Close every worker's pipes (it then exits) and reap it; kill any that lingers."""
     for proc in procs:
@@ -51,18 +66,8 @@ class ShardPool:
         self.size = size
         self._procs: list[subprocess.Popen[bytes]] = []
         self._finalizer = weakref.finalize(self, _shutdown, self._procs)
-        env = dict(os.environ)  # the workers import selfinstruct from where this process did
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
         for _ in range(size):
-            self._procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", _WORKER_MODULE, repr(float(threshold)), str(tail_size)],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    env=env,
-                    start_new_session=True,
-                )
-            )
+            self._procs.append(start_worker(_WORKER_MODULE, repr(float(threshold)), str(tail_size)))
         self._pending: list[list[str]] = [[] for _ in range(size)]
 
     def add(self, worker_no: int, seq: str) -> None:
