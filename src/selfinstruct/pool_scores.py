@@ -100,7 +100,7 @@ def spans(span: Span, processes: int) -> list[Span]:
     n = span.stop - span.start
     cuts = [span.start + n * i // processes for i in range(processes + 1)]
     return [
-        Span(list(span.pool[:b]), a, b, span.language, span.threshold, span.mean)
+        Span(span.pool[:b], a, b, span.language, span.threshold, span.mean)
         for a, b in pairwise(cuts)
         if b > a
     ]
