@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, TypedDict, runtime_checkable
+from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
 
 class ChatMessage(TypedDict):
@@ -30,6 +30,9 @@ class GenerationParams:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     n: int = 1
+    json_schema: dict[str, Any] | None = None
+    """The JSON Schema the answer should follow when structured outputs are on; a backend asks
+    its server for it as the server allows (or not at all) and the stage still reads leniently."""
 
 
 @dataclass
@@ -42,6 +45,11 @@ class Completion:
     completion_tokens: int = 0
     endpoint: str = ""
     """The URL of the endpoint that answered ("" for in-process backends)."""
+    reasoning: str = ""
+    """The model's thinking, apart from `text`: a `reasoning`/`reasoning_content` field or an
+    inline `<think>` block. It never becomes data unless the run keeps it (`--reasoning keep`)."""
+    reasoning_tokens: int = 0
+    """Of `completion_tokens`, those the server says went to thinking (0 when it does not say)."""
 
 
 @dataclass
