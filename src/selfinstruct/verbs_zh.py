@@ -73,7 +73,7 @@ def find(text: str) -> tuple[str | None, str | None]:
     """(verb, object) of the instruction's first imperative clause; (None, None) when none."""
     if not any(is_han(ch) for ch in text):
         return verbs_en.find(text)
-    tokens = _merge(_posseg()(text[:200]))
+    tokens = _mask_quotes(_merge(_posseg()(text[:200])))
     for clause in _clauses(tokens)[:4]:
         found = _clause(clause)
         if found is not None:
@@ -112,6 +112,23 @@ def _merge(tokens: list[Token]) -> list[Token]:
     return out
 
 
+def _mask_quotes(tokens: list[Token]) -> list[Token]:
+    """Each closed quotation as one token, so a quoted sentence's words and ? are not read."""
+    out: list[Token] = []
+    opened: int | None = None
+    for word, flag in tokens:
+        closes = word in ("”", "」") or (word == '"' and opened is not None)
+        if opened is not None and closes:
+            out[opened:] = [("“”", "x")]
+            opened = None
+        elif opened is None and word in ("“", "「", '"'):
+            opened = len(out)
+            out.append((word, flag))
+        else:
+            out.append((word, flag))
+    return out
+
+
 def _clause(tokens: list[Token]) -> tuple[str | None, str | None] | None:
     """The clause's verb and object, or None when it has no imperative verb."""
     tokens = _strip_polite(tokens)
@@ -120,11 +137,14 @@ def _clause(tokens: list[Token]) -> tuple[str | None, str | None] | None:
     if tokens[0][0] in _IF:
         then = next((i for i, (w, _) in enumerate(tokens) if w in ("则", "就")), None)
         return None if then is None else _clause(tokens[then + 1 :])
+    adverb = tokens[0][1] in ("d", "ad", "a") and tokens[0][0] not in ("不", "没", "没有", "未")
+    if adverb and len(tokens) > 1 and _verbish(tokens[1]):
+        tokens = tokens[1:]  # 重新表述, 简要描述: the verb after its adverb
     first = tokens[0][0]
     if first in _PREPS or first in _FRONTING:
         return _after_phrase(tokens)
-    if not _verbish(tokens[0]):
-        return None
+    if not _verbish(tokens[0]) or (len(tokens) > 1 and tokens[1][0] in ("是", "的")):
+        return None  # 冷战是..., 给出的数字是...: a subject, not a command
     return _verb_form(first), _object(first, tokens[1:])
 
 
@@ -164,7 +184,7 @@ def _after_phrase(tokens: list[Token]) -> tuple[str | None, str | None] | None:
 def _main_verb(tokens: list[Token]) -> int | None:
     """The verb after an opening phrase: the last that takes an object of its own (a numeral
     or no 的 before the next verb), or one with a result 成/为; else the last verb."""
-    last = passing = None
+    last = passing = strong = None
     end = next((i for i, (w, _) in enumerate(tokens) if w in _STOPS and i > 1), len(tokens))
     for i in range(1, end):
         before = tokens[i - 1]
@@ -181,15 +201,17 @@ def _main_verb(tokens: list[Token]) -> int | None:
         numeral = next((j for j, (_, f) in enumerate(rest[:nxt]) if f == "m"), len(rest))
         if "的" not in words or numeral < words.index("的"):
             passing = i
-    return passing if passing is not None else last
+            if any(f.startswith("n") or f in ("eng", "m") for _, f in rest[:nxt]):
+                strong = i  # with a noun after it: 为宠物店生成名称创意 is about 生成
+    return next((i for i in (strong, passing, last) if i is not None), None)
 
 
 def _verbish(token: Token) -> bool:
     word, flag = token
     if word in _NOT_VERB or word in _PREPS or word in _DETS:
         return False
-    if flag == "l" and word[0] in _NUMERALS:
-        return False  # 两句话: a numbered phrase, not a set verb phrase
+    if flag == "l" and (word[0] in _NUMERALS or word[0] in "这那此该每各"):
+        return False  # 两句话, 这段话: a noun phrase, not a set verb phrase
     return word in VERB_WORDS or flag in VERB_TAGS
 
 
@@ -208,11 +230,11 @@ def _object(verb: str, tokens: list[Token]) -> str | None:
     """The head noun of the object after `verb`, or None for a pronoun, a clause or nothing."""
     if tokens and tokens[0][0] in ("和", "与") and len(tokens) > 1 and _verbish(tokens[1]):
         tokens = tokens[2:]  # 比较和对比 X: the object of both
-    if tokens and tokens[0][0] in _PRONOUNS:
+    if tokens and tokens[0][0] in _PRONOUNS and tokens[1:2] != [("的", "uj")]:
         if verb not in _DITRANSITIVE:
             return None
         tokens = tokens[1:]  # 告诉我 ... 的方法: the 方法
-    span = _until(tokens, _HARD)
+    span = _until(_until(tokens, _HARD), _words("以及 并 并且 然后 从而"))
     if any(any(q in w for q in _CLAUSE_WORDS) for w, _ in span):
         return None  # 判断以下句子是..., 解释为什么...: a clause
     if (
@@ -260,8 +282,12 @@ def _serial(span: list[Token]) -> list[Token]:
 
 def _head(phrase: list[Token]) -> str | None:
     for word, flag in reversed(phrase):
-        if flag in _NOT_HEAD_TAGS or word in _DETS or word in _PRONOUNS or not word.strip():
+        if word in _DETS or word in _PRONOUNS or not word.strip():
             continue
+        if flag in _NOT_HEAD_TAGS and not (flag == "d" and len(word) > 1):
+            continue  # 的好处 is tagged as an adverb
+        if word[0] in _NUMERALS and not flag.startswith("n"):
+            continue  # 五大
         if len(word) > 2 and word[0] in "这那此该每" and word[1] in _CLASSIFIERS:
             word = word[2:]  # 这段话 cut as one word: the 话
         if any(is_han(ch) for ch in word) or word.isalpha():
