@@ -210,7 +210,7 @@ def _verbish(token: Token) -> bool:
     word, flag = token
     if word in _NOT_VERB or word in _PREPS or word in _DETS:
         return False
-    if flag == "l" and (word[0] in _NUMERALS or word[0] in "这那此该每各"):
+    if flag == "l" and (word[0] in _NUMERALS or word[0] in "这那此该每各" or word[:2] in _DETS):
         return False  # 两句话, 这段话: a noun phrase, not a set verb phrase
     return word in VERB_WORDS or flag in VERB_TAGS
 
