@@ -52,6 +52,15 @@ from selfinstruct.verbs import VerbObject, verb_object
         ("Come up with a slogan for a bakery.", "come up with", "slogan"),
         ("Open-ended response requested. Describe your ideal weekend.", "describe", "weekend"),
         ("Let's write a limerick about a cat.", "write", "limerick"),
+        ("To make the pairs match, write the fourth word.", "write", "word"),
+        (
+            "You are given a news article, and you need to identify its topics.",
+            "identify",
+            "topics",
+        ),
+        ("Solving the equation and find x.", None, None),  # no bare imperative
+        ("Try coming up with a slogan.", "try", None),  # a gerund complement
+        ("Sort the given list ascendingly.", "sort", "list"),
     ],
 )
 def test_english(text: str, verb: str | None, obj: str | None) -> None:

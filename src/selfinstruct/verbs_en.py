@@ -21,18 +21,21 @@ _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*|[,;:()\"“”?!]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _QUOTE = re.compile(r"(?<![A-Za-z])['‘’]|['‘’](?![A-Za-z])")
 """A single quote that is no apostrophe: "Translate 'hello'" quotes its object."""
+_TASK_OPENERS = (
+    ("you", "need", "to"), ("you", "should"), ("you", "must"), ("you", "are", "asked", "to"),
+    ("you", "have", "to"), ("your", "task", "is", "to"),
+)  # fmt: skip
+"""Openers stating the task, also looked for later: "You are given X, and you need to ..."."""
 _OPENERS = (
     ("please",), ("kindly",), ("now",), ("then",), ("also",), ("next",), ("finally",),
     ("can", "you"), ("could", "you"), ("would", "you"), ("will", "you"),
     ("i", "want", "you", "to"), ("i", "need", "you", "to"), ("i", "would", "like", "you", "to"),
-    ("i'd", "like", "you", "to"), ("you", "need", "to"), ("you", "should"), ("you", "must"),
-    ("you", "are", "asked", "to"), ("you", "have", "to"), ("your", "task", "is", "to"),
-    ("let's",), ("let’s",), ("let", "us"),
+    ("i'd", "like", "you", "to"), *_TASK_OPENERS, ("let's",), ("let’s",), ("let", "us"),
 )  # fmt: skip
 _INTRO = _words(
     "given using based with for in after from according by considering taking starting "
     "assuming if when as on without once before while provided suppose at within under "
-    "following here having imagining"
+    "following here having imagining to"
 )
 """Words that open an introduction ended by a comma: "Given X, find Y" (the verb is find)."""
 VERBS = _words(
@@ -97,7 +100,7 @@ _BOUNDARY = _words(
     "including and or but nor that which who whom whose where when how why what whether if so "
     "shorter longer more less simpler clearer better easier worse is are was were can could "
     "will would should may might must has have had does do did below above instead while "
-    "because please"
+    "because please up out down"
 )
 _IRREGULAR = _words(
     "set written made told known found shown taken seen spoken held built chosen done drawn given "
@@ -132,9 +135,22 @@ def _clause(tokens: list[str]) -> tuple[str | None, str | None]:
         words = _strip_openers(words[comma:]) if comma else _verb_later(words)
     at = _verb_at(words, tokens)
     if at is None:
-        return None, None
+        later = _task_opener(words)
+        if later is None:
+            return None, None
+        words, at = later, 0  # "You are given a list ..., and you need to create ..."
     verb, rest = _phrasal(words[at], words[at + 1 :])
     return verb, _object(verb, rest)
+
+
+def _task_opener(words: list[str]) -> list[str] | None:
+    """The words after a task-stating opener later in a statement, when a verb follows it."""
+    for i in range(1, len(words)):
+        for opener in _TASK_OPENERS:
+            if tuple(words[i : i + len(opener)]) == opener:
+                rest = words[i + len(opener) :]
+                return rest if rest and rest[0] in VERBS else None
+    return None
 
 
 def _strip_openers(words: list[str]) -> list[str]:
@@ -169,7 +185,7 @@ def _verb_at(words: list[str], tokens: list[str]) -> int | None:
         return 0
     if len(after) > 1 and after[1] in _AUX:
         return None  # "Pipe A can pour ...": a subject
-    if first.upper() in tokens or first.endswith(("s", "ed", "ly")):
+    if first.upper() in tokens or first.endswith(("s", "ed", "ly", "ing")):
         return None  # "ERROR", "Describes ...", "Briefly ...": not a bare imperative
     return 0 if after and (after[0] in _DETS or after[0] in _PRONOUNS) else None
 
@@ -192,6 +208,8 @@ def _object(verb: str, rest: list[str]) -> str | None:
         rest = rest[1:]  # "give me three tips": the tips
     if not rest or rest[0] in _CLAUSE or (rest[0] in _BOUNDARY and rest[0] not in _DETS):
         return None
+    if rest[0].endswith("ing") and len(rest[0]) > 4 and _ends_phrase(rest[1:]):
+        return None  # "try coming up with ...": a gerund, no noun object
     phrase: list[str] = []
     stop = None
     for i, word in enumerate(rest[:10]):
@@ -204,6 +222,8 @@ def _object(verb: str, rest: list[str]) -> str | None:
         if word in _BOUNDARY or not word[:1].isalpha():
             stop = word
             break
+        if phrase and word.endswith("ly") and len(word) > 4 and _ends_phrase(after):
+            break  # "sort the list ascendingly"
         if phrase and (
             word in _LINKING or (not coordinated and _participle(word) and _ends_phrase(after))
         ):
