@@ -25,8 +25,8 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-VERB_TAGS = frozenset(("v", "vn", "vd", "l"))
-"""jieba's verb tags, and `l` (set phrases), which is how it tags verbs such as 翻译成."""
+VERB_TAGS = frozenset(("v", "vn", "vd"))
+"""jieba's verb tags; a set phrase (`l`) is a verb only with a result, as 翻译成."""
 VERB_WORDS = _words(
     "总结 计划 比较 评价 建议 分类 整理 规划 证明 排序 润色 想象 举例 区分 命名 设想 定义 编辑 "
     "大写 小写 评分 打分 除以 乘以 头脑风暴 归类 翻译 概括 标记 改写 重写 描述 分析 检测 检查 "
@@ -210,8 +210,8 @@ def _verbish(token: Token) -> bool:
     word, flag = token
     if word in _NOT_VERB or word in _PREPS or word in _DETS:
         return False
-    if flag == "l" and (word[0] in _NUMERALS or word[0] in "这那此该每各" or word[:2] in _DETS):
-        return False  # 两句话, 这段话: a noun phrase, not a set verb phrase
+    if flag == "l":  # set phrases: verbs with a result (翻译成), or nouns (自然语言, 两句话)
+        return word in VERB_WORDS or word.endswith(("成", "为", "出", "到", "入"))
     return word in VERB_WORDS or flag in VERB_TAGS
 
 
