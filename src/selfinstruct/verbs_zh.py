@@ -35,17 +35,16 @@ VERB_WORDS = _words(
 """Verbs whatever jieba tags them (it tags 总结, 分类, 编辑 as nouns)."""
 _POLITE = (
     ("请",), ("请你",), ("请您",), ("麻烦",), ("帮", "我"), ("帮", "我们"), ("帮我",), ("帮",),
-    ("您", "能"), ("你", "能"),
-    ("您", "可以"), ("你", "可以"), ("能否",), ("可以",), ("我们", "来"), ("让", "我们"),
+    ("您", "能"), ("你", "能"), ("您", "可以"), ("你", "可以"), ("能否",), ("可以",),
+    ("我们", "来"), ("让", "我们"),
 )  # fmt: skip
 _CHANGE_TO = _words("改为 改成 译为 译成 变为 变成")
 """Two-character verbs with a result 成/为 (改为 -> 改); 生成, 完成, 认为 are words of their own."""
 _GIVEN = _words("给定 假设 已知 假定")
 _IF = _words("如果 若 假如 如")
 _PREPS = _words(
-    "在 用 使用 利用 根据 按照 基于 通过 以 为 给 对 针对 从 向 与 依据 参照 围绕 按 借助 运用 "
-    "关于 就 对于 于"
-)
+    "在 用 使用 利用 根据 按照 基于 通过 以 为 给 对 针对 从 向 与 依据 参照 围绕"
+) | _words("按 借助 运用 关于 就 对于 于")
 _FRONTING = _words("将 把")
 _LIGHT = _words("进行 加以 予以 作 做")
 _VERBAL_NOUNS = _words("排序 分析 比较 评估 修改 解释 说明 讨论 研究 调查 翻译 回答 总结 分类")
@@ -64,9 +63,7 @@ _CLASSIFIERS = frozenset("个段句篇首本部条张幅组种项份封道则")
 _NUMERALS = frozenset("一二两三四五六七八九十百千万几0123456789")
 _HARD = frozenset("，。：；？！,.:;?!\n")
 _QUOTES = frozenset("“\"「《'‘")
-_NOT_HEAD_TAGS = frozenset(
-    ("x", "uj", "ul", "u", "uz", "ug", "ud", "y", "d", "c", "p", "r", "m", "f")
-)
+_NOT_HEAD_TAGS = _words("x uj ul u uz ug ud y d c p r m f")
 
 
 def find(text: str) -> tuple[str | None, str | None]:
@@ -237,12 +234,8 @@ def _object(verb: str, tokens: list[Token]) -> str | None:
     span = _until(_until(tokens, _HARD), _words("以及 并 并且 然后 从而"))
     if any(any(q in w for q in _CLAUSE_WORDS) for w, _ in span):
         return None  # 判断以下句子是..., 解释为什么...: a clause
-    if (
-        "的" not in (w for w, _ in span)
-        and span
-        and span[0][1] in ("v", "vn")
-        and span[0][0] not in _DETS
-    ):
+    verb_first = span and span[0][1] in ("v", "vn") and span[0][0] not in _DETS
+    if verb_first and "的" not in (w for w, _ in span):
         return None  # 协助调试脚本: a verb phrase
     return _head(_phrase(span, fronted=False))
 
