@@ -13,6 +13,7 @@ import pytest
 from fakes import FakeBackend
 from fontTools.ttLib import TTFont
 from matplotlib import font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 from test_report import chinese
 
@@ -40,7 +41,7 @@ def test_chinese_labels_are_drawn_with_a_font_that_has_them(zh_run: Path) -> Non
     assert data.diversity.verbs, "the run has verbs to draw"
     drawn: set[str] = set()
     for name, _, figure in figures(data):
-        figure.canvas.draw()  # lay out and draw, as savefig does
+        FigureCanvasAgg(figure).draw()  # lay out and draw every artist, as savefig does
         for text in _texts(figure):
             assert "no font with Chinese glyphs" not in text.get_text(), name
             han = {ch for ch in text.get_text() if is_han(ch)}
