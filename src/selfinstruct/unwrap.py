@@ -22,7 +22,7 @@ _E = r"(?:\*\*|__|\*|_)?"  # emphasis around a label
 _LABEL = re.compile(rf"^{_E}(?:{_ALT})(?:[ \t]?[0-9]{{1,3}})?{_E}[ \t]?[:：]{_E}[ \t]*", re.I)
 # "**Title**: rest", "**Title:** rest", "__Title__: rest"; a title holds no colon
 _TITLE = re.compile(r"^(\*\*|__)([^*_:：\n]{1,80}?)(?:\1[ \t]?[:：—–-]|[:：]\1)[ \t]*(?=\S)")
-_BOLD = re.compile(r"\*\*(?=\S)([^*\n]+?)(?<=\S)\*\*")
+_BOLD = re.compile(r"(?<![\w*])\*\*(?=\S)([^*\n]+?)(?<=\S)\*\*(?![\w*])")
 _LEADING_MARKS = re.compile(
     r"^(?:(\*\*|__)(?=\S)([^*_\n]+?)(?<=\S)\1|(\*|_)(?=\S)([^*_\n]+?)(?<=\S)\3(?!\w)"
     r"|`([^`\n]+)`)"
@@ -41,6 +41,7 @@ _CLOSING = re.compile(
     re.I,
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])[ \t]*")
+_REMARK_CHARS = 240
 
 
 def unwrap(text: str) -> str:
@@ -62,13 +63,15 @@ def unwrap(text: str) -> str:
 
 
 def closing_remark(text: str) -> bool:
-    """Whether a line after a list is chatter about the list, not an item."""
-    return _CLOSING.match(_strip_wrapping(text.strip())) is not None
+    """Whether a line after a list is chatter about the list, not an item (a remark is short)."""
+    text = text.strip()
+    return len(text) <= _REMARK_CHARS and _CLOSING.match(_strip_wrapping(text)) is not None
 
 
 def cut_remark(item: str) -> str:
     """The last item of a list without the remark a model glued on after it ("... Hope this helps!")."""
-    for match in _SENTENCE_END.finditer(item):
+    start = max(0, len(item) - _REMARK_CHARS)
+    for match in _SENTENCE_END.finditer(item, start):
         end = match.end()
         if 0 < end < len(item) and closing_remark(item[end:]):
             return item[: match.start()].rstrip()
