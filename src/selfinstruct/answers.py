@@ -16,10 +16,12 @@ from .json_text import read_json
 
 _MARKUP = re.compile(r"^[\s*#`'\"“”‘’「」>\-_:：.【】\[]+")
 _ECHO = re.compile(
-    r"^(?:(?:so|therefore|thus|hence|overall)\b[,，]?|(?:所以|因此|综上)[,，]?|(?:the |my |final )?answer(?: is)?|classification task|classification|label|verdict"
+    r"^(?:(?:so|therefore|thus|hence|overall)\b[,，]?\s*|(?:所以|因此|综上)[,，]?\s*"
+    r"|(?:the |my |final )?answer is\b[:：]?\s*|(?:最终)?答案(?:是|为)[:：]?\s*"
+    r"|(?:(?:the |my |final )?answer|classification task|classification|label|verdict"
     r"|decision|is it a classification task|is this a classification task|result"
-    r"|是否分类任务|是否为分类任务|是否是分类任务|分类任务|回答|最终答案|答案(?:是)?|答|结论)"
-    r"\s*[:：?？]*\s*",
+    r"|是否分类任务|是否为分类任务|是否是分类任务|分类任务|回答|最终答案|答案|答|结论)"
+    r"\s*[:：?？]+\s*)",
     re.I,
 )
 _EN_NO = re.compile(r"^(?:no|not|non|false|n)\b(?!/)", re.I)  # "n/a" is no answer

@@ -18,6 +18,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .instance_json import json_examples
+from .unwrap import closing_remark
+
 INPUT, OUTPUT = "input", "output"
 UNPARSEABLE, TRUNCATED = "unparseable", "truncated"
 
@@ -31,6 +34,7 @@ _SPACE = re.compile(r"\s*")
 _MARKS = re.compile(r"[*_]*")
 _HEADING_WORD = re.compile(r"(?:example|instance|示例|例子|样例|例)[\s#]*\d+", re.I)
 _HEADING_ENDS = frozenset(("", ":", "：", ".", ")", "、", "．", "）"))
+_HEADING_GLUE = re.compile(r"[*_]{0,2}[ \t]*[:：.)、．）\-–—]?[ \t]*[*_]{0,2}[ \t]*")
 _TASK = re.compile(r"(?:task|任务)[\s\d*_]*[:：]", re.I)
 _EMPHASIS_AS_SPACE = str.maketrans("*_", "  ")
 _NO_INPUT = {
@@ -46,7 +50,7 @@ def _label_pattern(outputs: tuple[str, ...]) -> re.Pattern[str]:
         return "|".join(re.escape(n) for n in sorted(labels, key=len, reverse=True))
 
     kinds = rf"(?P<{INPUT}>{alt(_INPUT_LABELS)})|(?P<{OUTPUT}>{alt(outputs)})"
-    return re.compile(rf"(?:{kinds})[\s*_]*[:：]", re.I)
+    return re.compile(rf"(?:{kinds})(?:[ \t]?[0-9]{{1,2}})?[\s*_]*[:：]", re.I)
 
 
 _LABEL = {
@@ -108,8 +112,12 @@ def parse_instances(
     that leaves the fewest inputs without an output wins (`_pair`), so a response that mixes
     examples with and without an Input line pairs each input with its own output.
     """
+    pairs = json_examples(text, classification)
+    if pairs is not None:
+        return [_example_of(inp, out) for inp, out in pairs]
     body = _cut_at_next_task(text, _LABEL[classification], instruction)
     sections = _sections(body, _LABEL[classification])
+    _drop_closing_remark(sections)
     tail = sections[-1].fields[-1] if sections[-1].fields else None
     if finish_reason == "length" and not classification and tail and tail.kind == INPUT:
         tail.opens = True  # its output never came; it is not the input of the output before it
@@ -187,6 +195,16 @@ def _value_start(line: str, pos: int) -> int:
     return pos
 
 
+def _heading_field(line: str, label: re.Pattern[str]) -> str | None:
+    """The field after a heading on the same line ("Example 1: Input: x" -> "Input: x")."""
+    pos = _LEAD.match(line).end()
+    word = _HEADING_WORD.match(line, pos)
+    if word is None:
+        return None
+    rest = line[_HEADING_GLUE.match(line, word.end()).end() :]
+    return rest if rest and _read_field(rest, label) is not None else None
+
+
 def _sections(body: str, label: re.Pattern[str]) -> list[_Section]:
     """Fields in order, split at example headings; unlabelled lines continue the last field."""
     sections = [_Section(headed=False)]
@@ -194,6 +212,10 @@ def _sections(body: str, label: re.Pattern[str]) -> list[_Section]:
         if _is_heading(line):
             sections.append(_Section(headed=True))
             continue
+        rest = _heading_field(line, label)
+        if rest is not None:
+            sections.append(_Section(headed=True))
+            line = rest
         current = sections[-1]
         found = _read_field(line, label)
         if found is not None:
@@ -229,14 +251,33 @@ def _pair(fields: list[_Field], classification: bool) -> list[list[_Field]]:
     return groups
 
 
+def _drop_closing_remark(sections: list[_Section]) -> None:
+    """The last field ends before a blank line and a remark about the examples ("Hope this helps!")."""
+    last = next((s.fields[-1] for s in reversed(sections) if s.fields), None)
+    if last is None:
+        return
+    lines = last.lines
+    while len(lines) > 1 and (not lines[-1].strip() or closing_remark(lines[-1])):
+        blank = [i for i, line in enumerate(lines) if not line.strip()]
+        if not lines[-1].strip():
+            lines.pop()
+        elif blank and all(closing_remark(x) or not x.strip() for x in lines[blank[-1] :]):
+            del lines[blank[-1] :]
+        else:
+            break
+
+
 def _example(group: list[_Field]) -> ParsedExample:
     """An example from its fields; no output at all makes it unparseable."""
     values = {f.kind: _value(f.lines) for f in group}
-    raw_input = values.get(INPUT, "")
+    return _example_of(values.get(INPUT, ""), values.get(OUTPUT))
+
+
+def _example_of(raw_input: str, output: str | None) -> ParsedExample:
     inp = "" if _clean_marker(raw_input) in _NO_INPUT else raw_input
-    if OUTPUT not in values:
+    if output is None:
         return ParsedExample(inp, "", UNPARSEABLE)
-    return ParsedExample(inp, values[OUTPUT])
+    return ParsedExample(inp, output)
 
 
 def _value(lines: list[str]) -> str:
