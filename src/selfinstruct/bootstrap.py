@@ -31,8 +31,7 @@ from .sync import run_sync
 from .templates import require_user_template
 
 STOP_OK = ("target_reached", "token_budget")
-UNWRAPPED = "unwrapped"
-"""The count of candidates read without their chat formatting (not a rejection reason)."""
+UNWRAPPED = "unwrapped"  # the count of candidates read without their chat formatting
 
 
 @dataclass
@@ -90,8 +89,7 @@ class _Loop:
         counts: Counter[str] = Counter(accepted=len(self.machine))
         rejections = state.rundir.read_rejections()
         counts.update(r.reason for r in rejections)
-        counts[UNWRAPPED] = sum(m.unwrapped for m in state.machine)
-        counts[UNWRAPPED] += sum(r.unwrapped for r in rejections)
+        counts[UNWRAPPED] = sum(r.unwrapped for r in (*state.machine, *rejections))
         self.log = StageLog(
             state.rundir,
             "bootstrap",

@@ -264,6 +264,13 @@ class InstancesConfig(Section):
         "(the original's)",
         flag="instance-keep",
     )
+    parse: Literal["ours", "original"] = opt(
+        "ours",
+        "how answers are read: ours (JSON, markdown, Chinese labels, headings, closing remarks; "
+        "our filters) or the original code's (prepare_for_finetuning.py's splitting at "
+        "'Example' and 'Class label:', and its filters)",
+        flag="instance-parse",
+    )
 
 
 class JudgeConfig(Section):
@@ -339,6 +346,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "frequency_penalty": 0.0,
             "stop": "original",
             "keep": "sample",
+            "parse": "original",
             "max_input_chars": 100_000,
             "max_output_chars": 100_000,
         },

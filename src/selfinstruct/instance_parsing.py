@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from .instance_json import json_examples
-from .unwrap import closing_remark
+from .unwrap import without_remark
 
 INPUT, OUTPUT = "input", "output"
 UNPARSEABLE, TRUNCATED = "unparseable", "truncated"
@@ -252,19 +252,10 @@ def _pair(fields: list[_Field], classification: bool) -> list[list[_Field]]:
 
 
 def _drop_closing_remark(sections: list[_Section]) -> None:
-    """The last field ends before a blank line and a remark about the examples ("Hope this helps!")."""
+    """The last field ends before a remark about the examples ("I hope these help!")."""
     last = next((s.fields[-1] for s in reversed(sections) if s.fields), None)
-    if last is None:
-        return
-    lines = last.lines
-    while len(lines) > 1 and (not lines[-1].strip() or closing_remark(lines[-1])):
-        blank = [i for i, line in enumerate(lines) if not line.strip()]
-        if not lines[-1].strip():
-            lines.pop()
-        elif blank and all(closing_remark(x) or not x.strip() for x in lines[blank[-1] :]):
-            del lines[blank[-1] :]
-        else:
-            break
+    if last is not None:
+        last.lines = without_remark(last.lines)
 
 
 def _example(group: list[_Field]) -> ParsedExample:
@@ -274,6 +265,7 @@ def _example(group: list[_Field]) -> ParsedExample:
 
 
 def _example_of(raw_input: str, output: str | None) -> ParsedExample:
+    """An example from its input and output; no output makes it unparseable."""
     inp = "" if _clean_marker(raw_input) in _NO_INPUT else raw_input
     if output is None:
         return ParsedExample(inp, "", UNPARSEABLE)

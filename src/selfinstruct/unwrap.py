@@ -42,6 +42,7 @@ _CLOSING = re.compile(
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])[ \t]*")
 _REMARK_CHARS = 240
+_ABOUT = re.compile(r"example|instance|these|more|示例|例子|样例|实例|这些|更多", re.I)
 
 
 def unwrap(text: str) -> str:
@@ -76,6 +77,26 @@ def cut_remark(item: str) -> str:
         if 0 < end < len(item) and closing_remark(item[end:]):
             return item[: match.start()].rstrip()
     return item
+
+
+def without_remark(lines: list[str]) -> list[str]:
+    """Lines of a list's last answer without the paragraph after it that talks about the list.
+
+    Only a last paragraph (after a blank line) of remarks about "these" or "more" examples goes:
+    an output of its own may well end "Let me know if you have questions."
+    """
+    blank = max((i for i, line in enumerate(lines) if not line.strip()), default=-1)
+    tail = [line for line in lines[blank + 1 :] if line.strip()]
+    if blank <= 0 or not tail or not all(_about_list(line) for line in tail):
+        return list(lines)
+    kept = list(lines[:blank])
+    while len(kept) > 1 and not kept[-1].strip():
+        kept.pop()
+    return kept
+
+
+def _about_list(line: str) -> bool:
+    return closing_remark(line) and _ABOUT.search(line) is not None
 
 
 def _strip_wrapping(text: str) -> str:
