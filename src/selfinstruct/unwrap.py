@@ -21,7 +21,7 @@ _E = r"(?:\*\*|__|\*|_)?"  # emphasis around a label
 # "Task:", "**Task:**", "**Task**:", "Task 3:", "任务：", "【任务】" is not a label (a title)
 _LABEL = re.compile(rf"^{_E}(?:{_ALT})(?:[ \t]?[0-9]{{1,3}})?{_E}[ \t]?[:：]{_E}[ \t]*", re.I)
 # "**Title**: rest", "**Title:** rest", "__Title__: rest"; a title holds no colon
-_TITLE = re.compile(r"^(\*\*|__)([^*_:：\n]{1,80}?)(?:\1[ \t]?[:：—–-]|[:：]\1)[ \t]*(?=\S)")
+_TITLE = re.compile(r"^(\*\*|__)([^*_:：\n]{1,80}?)(?:\1[ \t]?[:：—–-]{1,2}|[:：]\1)[ \t]*(?=\S)")
 _BOLD = re.compile(r"(?<![\w*])\*\*(?=\S)([^*\n]+?)(?<=\S)\*\*(?![\w*])")
 _LEADING_MARKS = re.compile(
     r"^(?:(\*\*|__)(?=\S)([^*_\n]+?)(?<=\S)\1|(\*|_)(?=\S)([^*_\n]+?)(?<=\S)\3(?!\w)"
@@ -139,7 +139,8 @@ def _strip_leading_marks(text: str) -> str:
 
 def _strip_quotes(text: str) -> str:
     """`"x"`, `“x”`, `'x'`, `「x」`, `『x』` around the whole item (its full stop may sit outside)."""
-    close = _QUOTES.get(text[:1])
+    opening = text[:1]
+    close = _QUOTES.get(opening)
     if close is None:
         return text
     body, tail = text, ""
@@ -148,11 +149,31 @@ def _strip_quotes(text: str) -> str:
     if len(body) < 3 or not body.endswith(close):
         return text
     inner = body[1:-1]
-    if close in inner and close not in "'’":  # “双减”政策…：the quote closes early
+    if not _balanced(inner, opening, close):  # “双减”政策…: the first quote closes early
         return text
     if close in "'’" and len(inner.split()) < 3:
         return text  # 'tis, or an apostrophe: not a quoted item
     return inner.strip() + ("" if _ends_sentence(inner) else tail)
+
+
+def _balanced(inner: str, opening: str, close: str) -> bool:
+    """Whether the quotes inside a quoted item pair up (“a “b” c”, "a 'b' c"), never closing it."""
+    if opening != close:
+        depth = 0
+        for ch in inner:
+            depth += (ch == opening) - (ch == close)
+            if depth < 0:
+                return False
+        return depth == 0
+    if close == "'":
+        return True  # apostrophes: "it's"
+    for i, ch in enumerate(inner):  # a straight quote inside must open after a space or colon
+        if ch == close:
+            before = inner[i - 1] if i else " "
+            opens = inner[: i].count(close) % 2 == 0
+            if opens and not (before.isspace() or before in ":：(（"):
+                return False
+    return inner.count(close) % 2 == 0
 
 
 def _ends_sentence(text: str) -> bool:
