@@ -118,7 +118,10 @@ def measure(out: Path, script: Script) -> dict[str, Any]:
             c["real"] += 1
             c["reached"] += instruction in pool
     extra = pool - set(script.expected)
-    labels = {r["instruction"]: r["is_classification"] for r in _lines(out / "classification.jsonl")}
+    labels = {  # an unreadable answer's fallback label is not a label read right
+        r["instruction"]: None if r["fallback"] else r["is_classification"]
+        for r in _lines(out / "classification.jsonl")
+    }
     for task, fixture in script.labels.items():
         c = figures[f"classify/{fixture['format']}"]
         c["answers"] += 1

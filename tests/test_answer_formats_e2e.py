@@ -31,6 +31,7 @@ def test_every_format_of_every_stage_is_read_through_the_cli(tmp_path: Path, lan
         json.loads(x)["unwrapped"] for x in (tmp_path / "rejected.jsonl").open()
     )
     assert stats["bootstrap"]["unwrapped"] > 0
+    assert stats["classify"]["unparseable"] == 0  # no label is a lucky fallback
     for stage in ("bootstrap", "classify", "instances", "judge"):
         hit, of, invented = totals(figures, stage)
         assert of > 0, stage
