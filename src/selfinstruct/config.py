@@ -152,8 +152,10 @@ class BootstrapConfig(Section):
     max_tokens: int = opt(1024, "max tokens per bootstrap response", ge=1)
     list_style: Literal["ours", "original"] = opt(
         "ours",
-        "numbered-list dialect: ours (lenient item markers), or the original code's (prompt "
-        "ends on '9.', its four stop sequences, items split only at a new line + '9. ')",
+        "numbered-list dialect: ours (lenient item markers; chat formatting read: markdown, "
+        "quotes, labels, titles and closing remarks taken off, a closed opening quote or title "
+        "mark allowed), or the original code's (prompt ends on '9.', its four stop sequences, "
+        "items split only at a new line + '9. ', kept as written, its first-character rule)",
     )
     truncation: Literal["last", "response"] = opt(
         "last",
