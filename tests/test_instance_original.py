@@ -88,3 +88,37 @@ def test_paper_preset_parses_as_the_original() -> None:
 
     assert RunConfig(preset="paper").instances.parse == "original"
     assert RunConfig().instances.parse == "ours"
+
+
+def test_ours_and_the_originals_on_a_field_named_like_the_templates(tmp_path) -> None:
+    """Through the instances stage: `--instance-parse original` keeps the original's inputs."""
+    from fakes import FakeBackend, prompt_text
+
+    from selfinstruct.instance_parsing import parse_instances
+    from selfinstruct.pipeline import run
+
+    clf = "Class label: Negative\nProblem: Canyon beyond without crimson.\nClass label: Positive\nInput: Bright morning."
+    gen = "Example 1\nSentence: The cat sat.\nOutput: Le chat.\nExample 2\nInput: Good night.\nOutput: Bonne nuit."
+
+    def respond(prompt, params) -> str:
+        text = prompt_text(prompt).rstrip()
+        if text.endswith("Classification task:"):
+            return "Yes" if "Classify" in text.split("\n")[-2] else "No"
+        if "Task: " in text.split("\n")[-1] and "Example 1" in text:
+            return clf if "class label" in text.lower() else gen
+        first = len([x for x in text.split("\n") if x[:1].isdigit()]) + 1
+        return f"{first}. Classify the mood of a haiku about canyons.\n{first + 1}. Translate a bedtime greeting into French."
+
+    run("en", tmp_path, 2, FakeBackend(respond=respond), progress=False, instance_parse="original")
+    import json
+
+    lines = [json.loads(x) for x in (tmp_path / "instances.jsonl").open()]
+    got = {(i["input"], i["output"]) for t in lines for i in t["instances"]}
+    assert ("Problem: Canyon beyond without crimson.", "Negative") in got
+    assert ("Input: Bright morning.", "Positive") in got
+    assert ("Sentence: The cat sat.", "Le chat.") in got and ("Good night.", "Bonne nuit.") in got
+    ours = parse_instances(clf, classification=True)
+    assert [(e.input, e.output) for e in ours] == [
+        ("Problem: Canyon beyond without crimson.", "Negative"),
+        ("Bright morning.", "Positive"),
+    ]

@@ -126,7 +126,7 @@ def parse_instances(
         groups = _pair(section.fields, classification)
         if not groups and section.headed:
             examples.append(ParsedExample("", "", UNPARSEABLE))  # a heading with nothing under it
-        examples += [_example(g) for g in groups]
+        examples += [_example(g, classification) for g in groups]
     if not examples and not classification and body.strip():
         examples = [ParsedExample("", body.strip())]  # a bare answer: one example, no input
     if finish_reason == "length" and examples:
@@ -258,9 +258,14 @@ def _drop_closing_remark(sections: list[_Section]) -> None:
         last.lines = without_remark(last.lines)
 
 
-def _example(group: list[_Field]) -> ParsedExample:
-    """An example from its fields; no output at all makes it unparseable."""
+def _example(group: list[_Field], classification: bool) -> ParsedExample:
+    """An example from its fields (no output: unparseable); a label line followed by lines of
+    no Input field ("Class label: No" / "Review: ...") has those as its input, prefix and all."""
     values = {f.kind: _value(f.lines) for f in group}
+    label = values.get(OUTPUT)
+    if classification and INPUT not in values and label and "\n" in label:
+        head, rest = label.split("\n", 1)
+        values[OUTPUT], values[INPUT] = head.strip(), rest.strip()
     return _example_of(values.get(INPUT, ""), values.get(OUTPUT))
 
 
