@@ -18,13 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from answer_fixtures import answer, load  # noqa: E402
-from answer_run import measure, run_cli, totals  # noqa: E402
+from answer_fixtures import answer, load
+from answer_run import measure, run_cli, totals
 
-from selfinstruct.answers import parse_yes_no  # noqa: E402
-from selfinstruct.candidates import split_candidates  # noqa: E402
-from selfinstruct.instance_parsing import parse_instances  # noqa: E402
-from selfinstruct.scores import parse_scores  # noqa: E402
+from selfinstruct.answers import parse_yes_no
+from selfinstruct.candidates import split_candidates
+from selfinstruct.instance_parsing import parse_instances
+from selfinstruct.scores import parse_scores
 
 
 def parsers_alone() -> dict[str, tuple[int, int]]:
@@ -40,10 +40,17 @@ def parsers_alone() -> dict[str, tuple[int, int]]:
         want = f["expect"]["instructions"]
         add(f"bootstrap/{f['language']}", sum(w in got for w in want), len(want))
     for f in load("classify"):
-        add(f"classify/{f['language']}", parse_yes_no(answer(f)) is f["expect"]["is_classification"], 1)
+        add(
+            f"classify/{f['language']}",
+            parse_yes_no(answer(f)) is f["expect"]["is_classification"],
+            1,
+        )
     for f in load("instances"):
         e = f["expect"]
-        got = {(x.input, x.output) for x in parse_instances(answer(f), classification=e["classification"])}
+        got = {
+            (x.input, x.output)
+            for x in parse_instances(answer(f), classification=e["classification"])
+        }
         want = {tuple(p) for p in e["instances"]}
         add(f"instances/{f['language']}", len(want & got), len(want))
     for f in load("judge"):
@@ -66,7 +73,9 @@ def main() -> None:
         for stage in ("bootstrap", "classify", "instances", "judge"):
             hit, of, invented = totals(result["figures"], stage)
             print(f"  {language} {stage:32} {hit:3}/{of:<3} {hit / of:6.1%}, {invented} invented")
-        print(f"  {language} entries in the pool that are no real instruction: {len(result['extra'])}")
+        print(
+            f"  {language} entries in the pool that are no real instruction: {len(result['extra'])}"
+        )
     print("parsers alone, every fixture (reasoning ones: their answer part):")
     for key, (right, of) in sorted(parsers_alone().items()):
         print(f"  {key:20} {right:3}/{of:<3} {right / of:6.1%}")

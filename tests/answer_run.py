@@ -144,7 +144,9 @@ def measure(out: Path, script: Script) -> dict[str, Any]:
     return {"figures": {k: dict(v) for k, v in sorted(figures.items())}, "extra": sorted(extra)}
 
 
-def _judge_fixture(record: dict[str, Any], judged: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+def _judge_fixture(
+    record: dict[str, Any], judged: list[tuple[str, dict[str, Any]]]
+) -> dict[str, Any]:
     """The fixture that answered the judge request for this instance (its prompt names it)."""
     tail = re.compile(r"(?:^|[\s:：])" + re.escape(record["output"].strip()) + r"\s*$")
     fits = [f for last, f in judged if tail.search(last) and record["instruction"] in last]

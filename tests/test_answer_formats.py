@@ -19,7 +19,9 @@ def ids(fixtures: list[dict[str, Any]]) -> list[str]:
     return [f["id"] for f in fixtures]
 
 
-BOOTSTRAP, CLASSIFY, INSTANCES, JUDGE = (load(s) for s in ("bootstrap", "classify", "instances", "judge"))
+BOOTSTRAP, CLASSIFY, INSTANCES, JUDGE = (
+    load(s) for s in ("bootstrap", "classify", "instances", "judge")
+)
 
 
 @pytest.mark.parametrize("fixture", BOOTSTRAP, ids=ids(BOOTSTRAP))
@@ -57,7 +59,10 @@ def test_instance_answers_give_their_examples(fixture: dict[str, Any]) -> None:
 def test_judge_answers_give_their_scores(fixture: dict[str, Any]) -> None:
     scores = parse_scores(answer(fixture))
     expect = fixture["expect"]
-    assert (scores.correctness, scores.helpfulness) == (expect["correctness"], expect["helpfulness"])
+    assert (scores.correctness, scores.helpfulness) == (
+        expect["correctness"],
+        expect["helpfulness"],
+    )
 
 
 def test_every_stage_has_both_languages_and_reasoning_variants() -> None:

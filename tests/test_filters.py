@@ -61,7 +61,10 @@ def test_chinese_filters(text: str, reason: str | None) -> None:
 
 
 def test_strict_start_is_the_originals_first_character_rule() -> None:
-    for language, text in (("en", '"Hamlet" is a play; summarize its story.'), ("zh", "《红楼梦》讲了什么？")):
+    for language, text in (
+        ("en", '"Hamlet" is a play; summarize its story.'),
+        ("zh", "《红楼梦》讲了什么？"),
+    ):
         lenient = InstructionFilter(FilterConfig(language=language))
         strict = InstructionFilter(FilterConfig(language=language, strict_start=True))
         assert lenient(text) is None

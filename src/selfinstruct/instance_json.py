@@ -41,7 +41,7 @@ def json_examples(text: str, classification: bool) -> list[tuple[str, str | None
 
 
 def _json_start(text: str) -> int | None:
-    """Where the JSON opens: the answer's start, or after a one-paragraph preamble without labels."""
+    """Where the JSON opens: at the start, or after a short preamble without field labels."""
     match = _OPENING.match(text)
     if match:
         return 0
@@ -62,8 +62,10 @@ def _items(value: Any) -> list[dict[str, Any]]:
         wrapped = next((folded[k] for k in _WRAPPERS if isinstance(folded.get(k), list)), None)
         if wrapped is None and _has_fields(folded):
             return [value]
-        value = wrapped if wrapped is not None else next(
-            (v for v in folded.values() if isinstance(v, list)), None
+        value = (
+            wrapped
+            if wrapped is not None
+            else next((v for v in folded.values() if isinstance(v, list)), None)
         )
     if not isinstance(value, list):
         return []

@@ -115,7 +115,6 @@ class InstancesStage:
             line = add_hard_cases(line, rows, hard, self.filters)
         return Outcome(kept=[line], rejected=rows, counts=counts_of(line))
 
-
     def _read(
         self, instruction: str, completion: Completion, classification: bool
     ) -> tuple[list[ParsedExample], FilteredTask]:

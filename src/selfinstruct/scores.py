@@ -99,7 +99,9 @@ def _from_json(value: Any) -> Scores | None:
     found: dict[str, int] = {}
     for source in (value, inner or {}):
         for key, item in source.items():
-            name = next((n for n, words in _LABELS.items() if str(key).strip().lower() in words), None)
+            name = next(
+                (n for n, words in _LABELS.items() if str(key).strip().lower() in words), None
+            )
             number = _score_of(item)
             if name is not None and number is not None:
                 found.setdefault(name, number)

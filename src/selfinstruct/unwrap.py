@@ -70,7 +70,7 @@ def closing_remark(text: str) -> bool:
 
 
 def cut_remark(item: str) -> str:
-    """The last item of a list without the remark a model glued on after it ("... Hope this helps!")."""
+    """The last item of a list without a remark glued on after it ("... Hope this helps!")."""
     start = max(0, len(item) - _REMARK_CHARS)
     for match in _SENTENCE_END.finditer(item, start):
         end = match.end()
@@ -138,7 +138,7 @@ def _strip_leading_marks(text: str) -> str:
 
 
 def _strip_quotes(text: str) -> str:
-    """`"x"`, `“x”`, `'x'`, `「x」`, `『x』` around the whole item (its full stop may sit outside)."""
+    """`"x"`, `“x”`, `'x'`, `「x」`, `『x』` around the whole item (a full stop may sit outside)."""
     opening = text[:1]
     close = _QUOTES.get(opening)
     if close is None:
@@ -170,7 +170,7 @@ def _balanced(inner: str, opening: str, close: str) -> bool:
     for i, ch in enumerate(inner):  # a straight quote inside must open after a space or colon
         if ch == close:
             before = inner[i - 1] if i else " "
-            opens = inner[: i].count(close) % 2 == 0
+            opens = inner[:i].count(close) % 2 == 0
             if opens and not (before.isspace() or before in ":：(（"):
                 return False
     return inner.count(close) % 2 == 0
