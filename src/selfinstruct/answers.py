@@ -27,8 +27,8 @@ _ECHO = re.compile(
 _EN_NO = re.compile(r"^(?:no|not|non|false|n)\b(?!/)", re.I)  # "n/a" is no answer
 _EN_YES = re.compile(r"^(?:yes|true|y|yeah|yep|correct|absolutely|definitely)\b", re.I)
 _EN_SUBJECT = re.compile(
-    r"^(?:it|this|this task|the task|that|this instruction|the instruction)\s+"
-    r"(?:is|would be|can be|counts as)\s+",
+    r"^(?:(?:it|this|this task|the task|that|this instruction|the instruction)\s+"
+    r"(?:is|would be|can be|counts as)|it's|that's|this's)\s+",
     re.I,
 )
 _EN_CLASSIFICATION = re.compile(r"^(?:indeed\s+)?(?:a|an)\s+classification\b", re.I)
@@ -90,6 +90,9 @@ def _from_json(value: Any) -> bool | None:
     if not isinstance(value, dict):
         return None
     folded = {str(k).strip().lower(): v for k, v in value.items()}
+    nested = next((v for v in folded.values() if isinstance(v, dict)), None)
+    if nested is not None and not any(k in folded for k in _KEYS[:3]):
+        folded = {**{str(k).strip().lower(): v for k, v in nested.items()}, **folded}
     known = [folded[k] for k in _KEYS if k in folded]
     for item in known + [v for v in folded.values() if isinstance(v, (bool, str))]:
         if isinstance(item, bool):

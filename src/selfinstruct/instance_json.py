@@ -21,6 +21,7 @@ _LABELS = ("class label", "class_label", "label", "class", "category", "类别",
 _WRAPPERS = ("instances", "examples", "data", "items", "results", "示例", "实例", "例子", "样例")
 _OPENING = re.compile(r"^\s*(?:```[ \t]*(?:json|JSON)?[ \t]*\n\s*)?[\[{]")
 _OBJECT = re.compile(r"\{")
+_FIELD = re.compile(r"(?:input|output|label|输入|输出|类别|标签)[ \t*_]*[:：]", re.I)
 _DECODER = json.JSONDecoder(strict=False)
 _MAX_OBJECTS = 64
 
@@ -49,8 +50,7 @@ def _json_start(text: str) -> int | None:
         at = text.find(opener)
         if at < 0:
             continue
-        head = text[:at]
-        if ":" not in head.replace("：", ":").rstrip().rstrip(":") and len(head) < 300:
+        if not _FIELD.search(text, 0, at):
             return at  # "Here are five examples:" then the JSON
     return None
 

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from .instance_json import json_examples
-from .unwrap import without_remark
+from .unwrap import without_example_remark
 
 INPUT, OUTPUT = "input", "output"
 UNPARSEABLE, TRUNCATED = "unparseable", "truncated"
@@ -255,7 +255,7 @@ def _drop_closing_remark(sections: list[_Section]) -> None:
     """The last field ends before a remark about the examples ("I hope these help!")."""
     last = next((s.fields[-1] for s in reversed(sections) if s.fields), None)
     if last is not None:
-        last.lines = without_remark(last.lines)
+        last.lines = without_example_remark(last.lines)
 
 
 def _example(group: list[_Field], classification: bool) -> ParsedExample:

@@ -19,7 +19,11 @@ _LABELS_ZH = ("任务", "新任务", "指令", "新指令", "问题", "题目", 
 _ALT = "|".join(re.escape(w) for w in sorted(_LABELS_EN + _LABELS_ZH, key=len, reverse=True))
 _E = r"(?:\*\*|__|\*|_)?"  # emphasis around a label
 # "Task:", "**Task:**", "**Task**:", "Task 3:", "任务：", "【任务】" is not a label (a title)
-_LABEL = re.compile(rf"^{_E}(?:{_ALT})(?:[ \t]?[0-9]{{1,3}})?{_E}[ \t]?[:：]{_E}[ \t]*", re.I)
+_LABEL = re.compile(
+    rf"^(?:{_E}(?:{_ALT})(?:[ \t]?[0-9]{{1,3}})?{_E}[ \t]?[:：]{_E}"
+    rf"|[【\[](?:{_ALT})(?:[ \t]?[0-9]{{1,3}})?[】\]][:：]?)[ \t]*",
+    re.I,
+)
 # "**Title**: rest", "**Title:** rest", "__Title__: rest"; a title holds no colon
 _TITLE = re.compile(r"^(\*\*|__)([^*_:：\n]{1,80}?)(?:\1[ \t]?[:：—–-]{1,2}|[:：]\1)[ \t]*(?=\S)")
 _BOLD = re.compile(r"(?<![\w*])\*\*(?=\S)([^*\n]+?)(?<=\S)\*\*(?![\w*])")
@@ -34,6 +38,8 @@ _CLOSING = re.compile(
     r"|these (?:tasks|instructions|prompts|examples) (?:should|cover|are|can|will|offer|span)"
     r"|(?:would|do) you (?:like|want|need)|if you(?:'d| would)? (?:like|need|want)"
     r"|enjoy|happy (?:writing|learning|generating)|good luck|have fun|need more"
+    r"|each (?:task|of these|one)\b|all (?:of )?(?:these|the) (?:tasks|instructions)"
+    r"|note[:：]|i(?:'ve| have)? (?:tried|aimed|made sure|included)"
     r"|(?:i|we) can (?:also )?(?:generate|provide|create|write) more|want more"
     r"|希望(?:这些|以上|这|对你|能|它们|您)|如(?:果)?(?:你|您)?(?:还)?需要|如有(?:需要|其他)"
     r"|以上(?:是|就是|这些|任务)|这些任务(?:涵盖|可以|应该|希望|覆盖|都)|祝(?:你|您)"
@@ -42,6 +48,7 @@ _CLOSING = re.compile(
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])[ \t]*")
 _REMARK_CHARS = 240
+_EXAMPLES = re.compile(r"example|instance|示例|例子|样例|实例", re.I)
 _ABOUT = re.compile(r"example|instance|these|more|示例|例子|样例|实例|这些|更多", re.I)
 
 
@@ -97,6 +104,14 @@ def without_remark(lines: list[str]) -> list[str]:
 
 def _about_list(line: str) -> bool:
     return closing_remark(line) and _ABOUT.search(line) is not None
+
+
+def without_example_remark(lines: list[str]) -> list[str]:
+    """`without_remark`, and a last line that is a remark naming the examples goes too."""
+    lines = without_remark(lines)
+    if len(lines) > 1 and closing_remark(lines[-1]) and _EXAMPLES.search(lines[-1]):
+        lines = lines[:-1]
+    return lines
 
 
 def _strip_wrapping(text: str) -> str:
