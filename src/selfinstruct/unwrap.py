@@ -59,6 +59,7 @@ def unwrap(text: str) -> str:
         return current
     for _ in range(4):  # decorations nest: **"Task: ..."**
         before = current
+        current = _drop_stray_marks(current).strip()
         current = _strip_wrapping(current)
         current = _strip_label(current)
         current = _strip_title(current)
