@@ -13,6 +13,10 @@ from pathlib import Path
 import pytest
 from answer_run import measure, run_cli, totals
 
+from selfinstruct.report_data import funnel
+from selfinstruct.report_files import read_run
+from selfinstruct.report_sections import funnel_table
+
 DECORATION = ("**", "__", "Task:", "Instruction:", "任务：", "指令：", "Let me know", "希望这些")
 
 
@@ -32,6 +36,10 @@ def test_every_format_of_every_stage_is_read_through_the_cli(tmp_path: Path, lan
     )
     assert stats["bootstrap"]["unwrapped"] > 0
     assert stats["classify"]["unparseable"] == 0  # no label is a lucky fallback
+    f = funnel(read_run(tmp_path))
+    assert f.unwrapped == stats["bootstrap"]["unwrapped"]
+    row = next(r for r in funnel_table(f).rows if "chat formatting" in r[0])
+    assert row[1] == f"{f.unwrapped:,}"
     for stage in ("bootstrap", "classify", "instances", "judge"):
         hit, of, invented = totals(figures, stage)
         assert of > 0, stage
