@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from .instance_json import json_examples
+from .instance_values import is_no_input, value_of
 from .unwrap import without_example_remark
 
 INPUT, OUTPUT = "input", "output"
@@ -36,11 +37,8 @@ _HEADING_WORD = re.compile(r"(?:example|instance|示例|例子|样例|例)[\s#]*
 _HEADING_ENDS = frozenset(("", ":", "：", ".", ")", "、", "．", "）"))
 _HEADING_GLUE = re.compile(r"[*_]{0,2}[ \t]*[:：.)、．）\-–—]?[ \t]*[*_]{0,2}[ \t]*")
 _TASK = re.compile(r"(?:task|任务)[\s\d*_]*[:：]", re.I)
+_INLINE_OUTPUT = re.compile(r"(?<=[\s|→])[*_]{0,2}(?:Output|OUTPUT|输出)[*_]{0,2}[ \t]?[:：]")
 _EMPHASIS_AS_SPACE = str.maketrans("*_", "  ")
-_NO_INPUT = {
-    "", "none", "<none>", "(none)", "n/a", "na", "no input", "<noinput>", "<no input>", "-",
-    "无", "（无）", "(无)", "无输入", "没有", "空", "<无>",
-}  # fmt: skip
 
 
 def _label_pattern(outputs: tuple[str, ...]) -> re.Pattern[str]:
@@ -205,6 +203,17 @@ def _heading_field(line: str, label: re.Pattern[str]) -> str | None:
     return rest if rest and _read_field(rest, label) is not None else None
 
 
+def _split_inline(found: _Field) -> list[_Field]:
+    """An input line that also holds its output ("Input: 2 km Output: 2000 m") as two fields."""
+    value = found.lines[0]
+    match = _INLINE_OUTPUT.search(value) if found.kind == INPUT else None
+    if match is None or not value[: match.start()].strip():
+        return [found]
+    inp = value[: match.start()].rstrip(" \t|→,;，；-–—")
+    out = _Field(OUTPUT, [value[_value_start(value, match.end()) :]], False)
+    return [_Field(INPUT, [inp], found.opens), out]
+
+
 def _sections(body: str, label: re.Pattern[str]) -> list[_Section]:
     """Fields in order, split at example headings; unlabelled lines continue the last field."""
     sections = [_Section(headed=False)]
@@ -219,7 +228,7 @@ def _sections(body: str, label: re.Pattern[str]) -> list[_Section]:
         current = sections[-1]
         found = _read_field(line, label)
         if found is not None:
-            current.fields.append(found)
+            current.fields += _split_inline(found)
         elif current.fields:
             current.fields[-1].lines.append(line)
     return sections
@@ -261,7 +270,7 @@ def _drop_closing_remark(sections: list[_Section]) -> None:
 def _example(group: list[_Field], classification: bool) -> ParsedExample:
     """An example from its fields (no output: unparseable); a label line followed by lines of
     no Input field ("Class label: No" / "Review: ...") has those as its input, prefix and all."""
-    values = {f.kind: _value(f.lines) for f in group}
+    values = {f.kind: value_of(f.lines) for f in group}
     label = values.get(OUTPUT)
     if classification and INPUT not in values and label and "\n" in label:
         head, rest = label.split("\n", 1)
@@ -271,28 +280,7 @@ def _example(group: list[_Field], classification: bool) -> ParsedExample:
 
 def _example_of(raw_input: str, output: str | None) -> ParsedExample:
     """An example from its input and output; no output makes it unparseable."""
-    inp = "" if _clean_marker(raw_input) in _NO_INPUT else raw_input
+    inp = "" if is_no_input(raw_input) else raw_input
     if output is None:
         return ParsedExample(inp, "", UNPARSEABLE)
     return ParsedExample(inp, output)
-
-
-def _value(lines: list[str]) -> str:
-    """Join a field's lines, trimming blank edges and markdown emphasis left around the value."""
-    text = "\n".join(lines).strip()
-    for mark in ("**", "__"):
-        if not (text.startswith(mark) or text.endswith(mark)):
-            continue
-        count = text.count(mark)
-        if count == 2 and len(text) > 4 and text.startswith(mark) and text.endswith(mark):
-            text = text[2:-2].strip()  # "**y**"
-        elif count % 2 and text.startswith(mark):
-            text = text[2:].strip()  # "**y": emphasis opened and never closed
-        elif count % 2 and text.endswith(mark):
-            text = text[:-2].strip()  # "y**" left by "**Output: y**"
-    return text
-
-
-def _clean_marker(value: str) -> str:
-    """An input as compared with the no-input markers ("None.", "无。")."""
-    return value.strip().strip("。.").strip().lower()

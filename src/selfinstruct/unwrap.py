@@ -20,12 +20,13 @@ _ALT = "|".join(re.escape(w) for w in sorted(_LABELS_EN + _LABELS_ZH, key=len, r
 _E = r"(?:\*\*|__|\*|_)?"  # emphasis around a label
 # "Task:", "**Task:**", "**Task**:", "Task 3:", "任务：", "【任务】" is not a label (a title)
 _LABEL = re.compile(
-    rf"^(?:{_E}(?:{_ALT})(?:[ \t]?[0-9]{{1,3}})?{_E}[ \t]?[:：]{_E}"
+    rf"^(?:{_E}(?:{_ALT})(?:[ \t]?[0-9]{{1,3}})?{_E}(?:[ \t]?[:：]|[ \t]+[-–—](?=[ \t])){_E}"
     rf"|[【\[](?:{_ALT})(?:[ \t]?[0-9]{{1,3}})?[】\]][:：]?)[ \t]*",
     re.I,
 )
 # "**Title**: rest", "**Title:** rest", "__Title__: rest"; a title holds no colon
 _TITLE = re.compile(r"^(\*\*|__)([^*_:：\n]{1,80}?)(?:\1[ \t]?[:：—–-]{1,2}|[:：]\1)[ \t]*(?=\S)")
+_QUOTE_MARK = re.compile(r"^(?:>[ \t]*)+")  # a markdown block quote
 _BOLD = re.compile(r"(?<![\w*])\*\*(?=\S)([^*\n]+?)(?<=\S)\*\*(?![\w*])")
 _LEADING_MARKS = re.compile(
     r"^(?:(\*\*|__)(?=\S)([^*_\n]+?)(?<=\S)\1|(\*|_)(?=\S)([^*_\n]+?)(?<=\S)\3(?!\w)"
@@ -42,7 +43,7 @@ _CLOSING = re.compile(
     r"|note[:：]|i(?:'ve| have)? (?:tried|aimed|made sure|included)"
     r"|(?:i|we) can (?:also )?(?:generate|provide|create|write) more|want more"
     r"|希望(?:这些|以上|这|对你|能|它们|您)|如(?:果)?(?:你|您)?(?:还)?需要|如有(?:需要|其他)"
-    r"|以上(?:是|就是|这些|任务)|这些任务(?:涵盖|可以|应该|希望|覆盖|都)|祝(?:你|您)"
+    r"|以上(?:是|就是|这些|任务|示例|例子|内容|仅供)|这些任务(?:涵盖|可以|应该|希望|覆盖|都)|祝(?:你|您)"
     r"|欢迎(?:继续|告诉|提出)|(?:你|您)(?:还)?(?:需要|想要)更多)",
     re.I,
 )
@@ -59,7 +60,7 @@ def unwrap(text: str) -> str:
         return current
     for _ in range(4):  # decorations nest: **"Task: ..."**
         before = current
-        current = _drop_stray_marks(current).strip()
+        current = _QUOTE_MARK.sub("", _drop_stray_marks(current)).strip()
         current = _strip_wrapping(current)
         current = _strip_label(current)
         current = _strip_title(current)
