@@ -139,14 +139,11 @@ def _bullet_lines(response: str) -> list[str]:
     """
     rows = [line.strip() for line in response.splitlines() if line.strip()]
     bulleted = [row for row in rows if _BULLET.match(row)]
-    if bulleted:
-        rows = bulleted
-    lines = (" ".join(_BULLET.sub("", row, count=1).split()) for row in rows)
-    return [
-        line
-        for line in lines
-        if line and not line.endswith((":", "：")) and not closing_remark(line)
-    ]
+    if not bulleted:  # plain lines: the ones after the list may be its closing remark
+        while rows and closing_remark(rows[-1]):
+            rows.pop()
+    lines = (" ".join(_BULLET.sub("", row, count=1).split()) for row in bulleted or rows)
+    return [line for line in lines if line and not line.endswith((":", "："))]
 
 
 _BULLET = re.compile(r"^(?:[-•·‣▪]|\*(?!\*))[ \t]*")

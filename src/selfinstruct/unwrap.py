@@ -49,6 +49,11 @@ _CLOSING = re.compile(
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])[ \t]*")
 _REMARK_CHARS = 240
+_GLUED = re.compile(  # a remark on the last item's own line: only the unmistakable ones
+    r"(?:let me know|i hope|hope (?:these|this|that)|feel free|enjoy!|happy \w+ing!|"
+    r"(?:would|do) you (?:like|want|need) more|希望|如(?:果)?(?:你|您)?(?:还)?需要)",
+    re.I,
+)
 _EXAMPLES = re.compile(r"example|instance|示例|例子|样例|实例", re.I)
 _ABOUT = re.compile(r"example|instance|these|more|示例|例子|样例|实例|这些|更多", re.I)
 
@@ -83,7 +88,8 @@ def cut_remark(item: str) -> str:
     start = max(0, len(item) - _REMARK_CHARS)
     for match in _SENTENCE_END.finditer(item, start):
         end = match.end()
-        if 0 < end < len(item) and closing_remark(item[end:]):
+        rest = item[end:]
+        if 0 < end < len(item) and closing_remark(rest) and _GLUED.match(rest):
             return item[: match.start()].rstrip()
     return item
 
