@@ -20,6 +20,7 @@ from .candidates import recase, split_candidates
 from .config import RunConfig
 from .llm.base import Backend, Completion, GenerationParams
 from .llm.factory import backend_from_config, backend_settings, resolve_model
+from .llm.reasoning import cut_while_thinking
 from .pool import Pool
 from .pool_scores import fill_scores
 from .prompt import PromptStyle, encode_prompt, sample_instructions
@@ -29,6 +30,7 @@ from .runstate import RunState, SeedSource, open_run, text_digest
 from .scheduler import Scheduler
 from .sync import run_sync
 from .templates import require_user_template
+from .thinking import REASONING_TRUNCATED, TruncationNotice, params_for_thinking
 
 STOP_OK = ("target_reached", "token_budget")
 
@@ -138,6 +140,8 @@ class _Loop:
             frequency_penalty=c.frequency_penalty,
             stop=self.style.stop(),
         )
+        self.params = params_for_thinking(state, self.backend, self.params)
+        self.notice = TruncationNotice("bootstrap", state.config.backend, self.params.max_tokens)
         settings = {
             **state.config.data_settings("bootstrap"),
             **backend_settings(self.backend, chat),
@@ -160,6 +164,7 @@ class _Loop:
         finally:
             if self.pool is not None:
                 self.pool.close()
+                self.state.record_requests("bootstrap", self.backend, self.params)
             stats = self.log.close(stopped)
             self.state.forget("machine")
         await fill_scores(self.state)
@@ -237,6 +242,10 @@ class _Loop:
                 break
             used.append(completion)
             chosen = self._prompts_of.pop(request)
+            if cut_while_thinking(completion):  # no list was written: nothing to split
+                rejected.append(_cut_while_thinking(request, completion.finish_reason))
+                self._pool_len_after[request] = len(self.machine)
+                continue
             candidates = split_candidates(
                 completion.text,
                 first_number=len(chosen) + 1,
@@ -261,19 +270,28 @@ class _Loop:
             self._pool_len_after[request] = len(self.machine)
         counts = Counter(r.reason for r in rejected)
         counts["accepted"] += len(accepted)
+        self.notice.note(counts[REASONING_TRUNCATED])
         self.log.append(accepted, rejected, counts, used, advance=len(accepted))
         return len(self.machine) >= self.config.num_instructions
 
     def _summary(self, counts: Counter[str]) -> dict[str, Any]:
-        rejected = {k: v for k, v in counts.items() if k != "accepted" and v}
+        skip = ("accepted", REASONING_TRUNCATED)
+        rejected = {k: v for k, v in counts.items() if k not in skip and v}
         return {
             "target": self.config.num_instructions,
             "candidates": counts["accepted"] + sum(rejected.values()),
             "accepted": counts["accepted"],
             "rejected": sum(rejected.values()),
             "rejected_by_reason": dict(sorted(rejected.items())),
+            "reasoning_truncated": counts[REASONING_TRUNCATED],
             "language": self.state.language,
         }
+
+
+def _cut_while_thinking(request: int, finish_reason: str) -> Rejection:
+    """The rejected.jsonl line of an answer that max_tokens cut off inside the thinking."""
+    detail = f"finish_reason {finish_reason}: the answer had not begun (raise --thinking-tokens)"
+    return Rejection(instruction="", reason=REASONING_TRUNCATED, request=request, detail=detail)
 
 
 def shortfall(result: BootstrapResult, target: int) -> str | None:

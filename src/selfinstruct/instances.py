@@ -32,10 +32,12 @@ from .instance_parsing import ParsedExample, parse_instances
 from .instance_prompts import LABELS, MAX_EXAMPLES, InstancePrompts, Labels
 from .llm.base import Backend, Completion, GenerationParams, Prompt
 from .llm.factory import backend_from_config
+from .llm.reasoning import cut_while_thinking
 from .records import HardCasesRecord, InstancesRecord, MachineInstruction, clip
 from .runner import Outcome, run_model_stage
 from .runstate import RunState, open_dir, text_digest
 from .sync import run_sync
+from .thinking import REASONING_TRUNCATED
 
 TEMPLATES = {True: "instances_output_first", False: "instances_input_first"}
 """The template of a classification task (output-first) and of any other task (input-first)."""
@@ -85,12 +87,16 @@ class InstancesStage:
     name: str = "instances"
     hard: dict[str, HardCasesRecord] = field(default_factory=dict)
     """Answers to the hard-case requests (`--hard-cases`), by instruction."""
+    keep_reasoning: bool = False
+    """--reasoning keep: store each answer's thinking with the task's line."""
 
     def build_prompt(self, record: MachineInstruction) -> Prompt:
         return self.prompts.render(record.instruction, self.labels[record.instruction])
 
     def process(self, record: MachineInstruction, completion: Completion) -> Outcome:
         classification = self.labels[record.instruction]
+        if cut_while_thinking(completion):
+            return self._cut_while_thinking(record, classification)
         parsed = parse_instances(
             completion.text,
             classification=classification,
@@ -111,12 +117,22 @@ class InstancesStage:
             task_dropped=result.task_dropped,
             finish_reason=completion.finish_reason,
             raw=clip(completion.text),
+            reasoning=completion.reasoning if self.keep_reasoning else None,
         )
         rows = rejection_rows(record.instruction, record.index, result.dropped)
         hard = self.hard.get(record.instruction)
         if hard is not None and classification:
             line = add_hard_cases(line, rows, hard, self.filters)
         return Outcome(kept=[line], rejected=rows, counts=counts_of(line))
+
+    def _cut_while_thinking(self, record: MachineInstruction, classification: bool) -> Outcome:
+        """A task whose answer max_tokens cut off inside the thinking: no instances, counted."""
+        line = InstancesRecord(
+            instruction=record.instruction, index=record.index,
+            is_classification=classification, instances=[], generated=0, dropped={},
+            task_dropped=REASONING_TRUNCATED, finish_reason="length", raw="",
+        )  # fmt: skip
+        return Outcome(kept=[line], counts=counts_of(line))
 
 
 UNCAPPED = 1_000_000
@@ -209,7 +225,10 @@ async def run_stage(state: RunState, backend: Backend) -> InstancesResult:
         sample = c.max_instances if c.keep == "sample" else None
         cap = UNCAPPED if sample else c.max_instances
         limits = InstanceFilterConfig(cap, c.max_input_chars, c.max_output_chars)
-        stage = InstancesStage(prompts, limits, labels, params, sample, state.config.seed)
+        stage = InstancesStage(
+            prompts, limits, labels, params, sample, state.config.seed,
+            keep_reasoning=state.config.backend.reasoning == "keep",
+        )  # fmt: skip
         return stage, {"templates": [text_digest(templates[k]) for k in (True, False)]}
 
     def summarize(counts: Counter[str]) -> dict[str, Any]:
@@ -223,6 +242,7 @@ async def run_stage(state: RunState, backend: Backend) -> InstancesResult:
             "kept": counts["kept"],
             "dropped": _grouped(counts, "dropped."),
             "truncated_responses": counts["truncated_responses"],
+            "reasoning_truncated": counts[f"tasks_dropped.{REASONING_TRUNCATED}"],
             "max_instances": c.max_instances,
             "language": state.language,
             **(_hard_summary(counts) if c.hard_cases or counts["hard_tasks"] else {}),

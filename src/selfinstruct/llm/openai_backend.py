@@ -31,10 +31,11 @@ import openai
 
 from ..errors import BackendError, ConfigError
 from .base import BackendInfo, Completion, GenerationParams, Prompt, Usage
-from .failures import Failure, dropped, garbled, refusal, timed_out
+from .failures import Failure, Refused, dropped, garbled, refusal, timed_out
 from .fleet import Endpoint, Fleet, parse_base_urls
 from .gate import Gate
 from .lanes import LANE_SIZE, Lanes
+from .request_shape import RequestShape
 from .responses import Malformed, mask, parse_completion, parse_models
 from .retry import RetryPolicy, quota_reset
 from .servers import NEUTRAL, detect
@@ -52,6 +53,10 @@ NO_KEY = "sk-no-key"
 """Placeholder key for self-hosted servers that ask for none (some insist on a header)."""
 CONNECT_TIMEOUT = 10.0
 """Seconds to open a connection: a host that takes longer is treated as down."""
+REASONING_MODES = ("auto", "off", "keep")
+"""--reasoning: send nothing extra; ask the server not to think; keep the thinking (as auto)."""
+ADAPT_LIMIT = 8
+"""Refusals one request adapts to (a parameter renamed or dropped each time) before giving up."""
 MALFORMED_LIMIT = 4
 """Garbled 2xx answers one request takes before it gives up (a wrong URL should fail fast)."""
 _PARSERS = (lambda data: parse_completion(data, False), lambda data: parse_completion(data, True))
@@ -93,6 +98,7 @@ class OpenAIBackend:
         cooldown: tuple[float, float] = (5.0, 30.0),
         http_client: Any = None,
         server: str = "auto",
+        reasoning: str = "auto",
     ) -> None:
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
@@ -116,6 +122,11 @@ class OpenAIBackend:
             raise ConfigError(f"server must be auto or one of {sorted(NEUTRAL)}, got {server!r}")
         self.server = server
         """The kind of server (see `servers.py`); "auto" asks /v1/models on first use."""
+        if reasoning not in REASONING_MODES:
+            raise ConfigError(f"reasoning must be one of {REASONING_MODES}, got {reasoning!r}")
+        self.reasoning = reasoning
+        self._shape: RequestShape | None = None
+        """What requests carry for thinking and what the endpoint refused (set on first use)."""
         self.usage = Usage()
         self.usage_by_endpoint = {url: Usage() for url in urls}
         self.retries = 0
@@ -210,12 +221,33 @@ class OpenAIBackend:
         )
         return client, http
 
+    @property
+    def shape(self) -> RequestShape:
+        """The request fields as the endpoint takes them (known once the server kind is)."""
+        if self._shape is None:
+            self._shape = RequestShape(self.server, self.info.model, self.reasoning)
+        return self._shape
+
+    def sent_parameters(self) -> dict[str, Any]:
+        """How requests were adapted to the endpoint (renamed, dropped, reasoning fields)."""
+        return self.shape.sent() if self._shape is not None else {}
+
     async def _sample(self, prompt: Prompt, args: dict[str, Any]) -> Completion:
-        """One completion of one prompt."""
+        """One completion of one prompt, adapted to what the endpoint refuses."""
         chat = not isinstance(prompt, str)
         body = {"model": self.info.model, ("messages" if chat else "prompt"): prompt, **args}
         path = "/chat/completions" if chat else "/completions"
-        completion, url = await self._call(path, body, _PARSERS[chat])
+        for _ in range(ADAPT_LIMIT):
+            sent = self.shape.apply(body, chat)
+            try:
+                completion, url = await self._call(path, sent, _PARSERS[chat])
+                break
+            except Refused as exc:
+                learnt = self.shape.learn(exc.status, exc.detail)
+                if not learnt and self.shape.apply(body, chat) == sent:
+                    raise
+        else:
+            completion, url = await self._call(path, self.shape.apply(body, chat), _PARSERS[chat])
         if self._key != NO_KEY and self._key in completion.text:
             completion.text = mask(completion.text, self._key)  # a server echoing the request
         completion.endpoint = url
@@ -239,7 +271,8 @@ class OpenAIBackend:
             if not isinstance(outcome, Failure):
                 return outcome, endpoint.url
             if not outcome.retry:
-                raise BackendError(f"{endpoint.url} {outcome.what}: {outcome.hint}")
+                message = f"{endpoint.url} {outcome.what}: {outcome.hint}"
+                raise Refused(message, outcome.status, outcome.detail)
             now = time.monotonic()
             first_failure = now if first_failure is None else first_failure
             malformed += outcome.malformed
