@@ -46,6 +46,8 @@ except ImportError:  # pragma: no cover - depends on the installed openai
     import httpx  # type: ignore[no-redef]
 
 T = TypeVar("T")
+Body = dict[str, Any] | Callable[[], dict[str, Any]] | None
+"""A request body, or a function giving it when it is sent (see `_sample`)."""
 log = logging.getLogger(__name__)
 
 OPENAI_URL = "https://api.openai.com/v1"
@@ -237,17 +239,21 @@ class OpenAIBackend:
         chat = not isinstance(prompt, str)
         body = {"model": self.info.model, ("messages" if chat else "prompt"): prompt, **args}
         path = "/chat/completions" if chat else "/completions"
-        for _ in range(ADAPT_LIMIT):
-            sent = self.shape.apply(body, chat)
+        sent: list[dict[str, Any]] = []
+
+        def shaped() -> dict[str, Any]:  # shaped when sent: what earlier refusals taught
+            sent.append(self.shape.apply(body, chat))
+            return sent[-1]
+
+        for attempt in range(ADAPT_LIMIT):
             try:
-                completion, url = await self._call(path, sent, _PARSERS[chat])
+                completion, url = await self._call(path, shaped, _PARSERS[chat])
                 break
             except Refused as exc:
                 learnt = self.shape.learn(exc.status, exc.detail)
-                if not learnt and self.shape.apply(body, chat) == sent:
+                unchanged = not sent or self.shape.apply(body, chat) == sent[-1]
+                if attempt + 1 == ADAPT_LIMIT or (not learnt and unchanged):
                     raise
-        else:
-            completion, url = await self._call(path, self.shape.apply(body, chat), _PARSERS[chat])
         if self._key != NO_KEY and self._key in completion.text:
             completion.text = mask(completion.text, self._key)  # a server echoing the request
         completion.endpoint = url
@@ -255,9 +261,7 @@ class OpenAIBackend:
         self.usage_by_endpoint[url].add(completion)
         return completion
 
-    async def _call(
-        self, path: str, body: dict[str, Any] | None, parse: Callable[[bytes], T]
-    ) -> tuple[T, str]:
+    async def _call(self, path: str, body: Body, parse: Callable[[bytes], T]) -> tuple[T, str]:
         """Send until some endpoint answers well: (the parsed answer, that endpoint's URL)."""
         attempts, malformed, first_failure = 0, 0, None
         while True:
@@ -290,16 +294,18 @@ class OpenAIBackend:
         endpoint: Endpoint,
         epoch: int,
         path: str,
-        body: dict[str, Any] | None,
+        body: Body,
         parse: Callable[[bytes], T],
     ) -> T | Failure:
         """One attempt on `endpoint`: its parsed answer, or why not; tells the fleet either way.
 
-        `body` is POSTed as JSON, or None for a GET; `cast_to=httpx.Response` makes the client
+        `body` is POSTed as JSON (a callable: its value now, as the endpoint takes it by now),
+        or None for a GET; `cast_to=httpx.Response` makes the client
         hand back the raw response whatever its body, so a garbled answer is ours to judge.
         """
         lane = self._lanes.take(endpoint.url)
         client = lane.client
+        body = body() if callable(body) else body
         if body is None:
             request = client.get(path, cast_to=httpx.Response)
         elif _POST_TAKES_BYTES:

@@ -48,11 +48,9 @@ def thinking_model(model: str) -> bool:
 
 def lowest_effort(model: str) -> str:
     """The lowest `reasoning_effort` a model of this name is known to take."""
-    if re.search(r"gpt-5", model, re.IGNORECASE):
-        return "minimal"
-    if openai_reasoning_model(model):
-        return "low"
-    return "none"
+    if not openai_reasoning_model(model):
+        return "none"
+    return "minimal" if re.search(r"gpt-5", model, re.IGNORECASE) else "low"
 
 
 class RequestShape:
