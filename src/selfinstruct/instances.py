@@ -166,6 +166,7 @@ def counts_of(line: InstancesRecord) -> Counter[str]:
         truncated_responses=int(line.finish_reason == "length"),
         hard_tasks=int(line.hard_raw is not None),
         hard_kept=sum(i.hard_case for i in line.instances),
+        reasoning_truncated=int(line.task_dropped == REASONING_TRUNCATED),
     )
     counts.update({f"dropped.{k}": v for k, v in line.dropped.items()})
     if line.task_dropped:
@@ -242,7 +243,7 @@ async def run_stage(state: RunState, backend: Backend) -> InstancesResult:
             "kept": counts["kept"],
             "dropped": _grouped(counts, "dropped."),
             "truncated_responses": counts["truncated_responses"],
-            "reasoning_truncated": counts[f"tasks_dropped.{REASONING_TRUNCATED}"],
+            "reasoning_truncated": counts[REASONING_TRUNCATED],
             "max_instances": c.max_instances,
             "language": state.language,
             **(_hard_summary(counts) if c.hard_cases or counts["hard_tasks"] else {}),
