@@ -112,7 +112,7 @@ def test_budgets_too_small_for_the_thinking_are_named_drops_in_every_stage(
     cut = [json.loads(x) for x in (tmp_path / "rejected.jsonl").read_text().splitlines()]
     assert stats["bootstrap"]["reasoning_truncated"] == len(cut) >= 3  # patience 3, in flight
     assert all(r["reason"] == "reasoning_truncated" and r["instruction"] == "" for r in cut)
-    assert stats["bootstrap"]["rejected"] == 0  # a truncated answer had no candidates
+    assert stats["bootstrap"]["rejected_by_reason"] == {"reasoning_truncated": len(cut)}
     assert stats["classify"]["reasoning_truncated"] == 4 and stats["classify"]["unparseable"] == 0
     assert stats["instances"]["reasoning_truncated"] == 4
     assert stats["instances"]["tasks_dropped"] == {"reasoning_truncated": 4}

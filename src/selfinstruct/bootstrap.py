@@ -16,11 +16,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from . import thinking
 from .candidates import recase, split_candidates
 from .config import RunConfig
 from .llm.base import Backend, Completion, GenerationParams
 from .llm.factory import backend_from_config, backend_settings, resolve_model
-from .llm.reasoning import cut_while_thinking
 from .pool import Pool
 from .pool_scores import fill_scores
 from .prompt import PromptStyle, encode_prompt, sample_instructions
@@ -30,7 +30,6 @@ from .runstate import RunState, SeedSource, open_run, text_digest
 from .scheduler import Scheduler
 from .sync import run_sync
 from .templates import require_user_template
-from .thinking import REASONING_TRUNCATED, TruncationNotice, params_for_thinking
 
 STOP_OK = ("target_reached", "token_budget")
 
@@ -133,15 +132,14 @@ class _Loop:
                 prompt_dir=state.config.prompt_dir,
             )
         self.params = GenerationParams(
-            max_tokens=c.max_tokens,
+            max_tokens=c.max_tokens + thinking.room(state, self.backend),
             temperature=c.temperature,
             top_p=c.top_p,
             presence_penalty=c.presence_penalty,
             frequency_penalty=c.frequency_penalty,
             stop=self.style.stop(),
         )
-        self.params = params_for_thinking(state, self.backend, self.params)
-        self.notice = TruncationNotice("bootstrap", state.config.backend, self.params.max_tokens)
+        self.log.notice = thinking.TruncationNotice("bootstrap", state.config.backend, self.params)
         settings = {
             **state.config.data_settings("bootstrap"),
             **backend_settings(self.backend, chat),
@@ -242,10 +240,8 @@ class _Loop:
                 break
             used.append(completion)
             chosen = self._prompts_of.pop(request)
-            if cut_while_thinking(completion):  # no list was written: nothing to split
-                rejected.append(_cut_while_thinking(request, completion.finish_reason))
-                self._pool_len_after[request] = len(self.machine)
-                continue
+            cut = thinking.cut_rejections(completion, request)  # cut off while thinking: no list
+            rejected += cut
             candidates = split_candidates(
                 completion.text,
                 first_number=len(chosen) + 1,
@@ -253,7 +249,7 @@ class _Loop:
                 finish_reason=completion.finish_reason,
                 strict=self.style.original,
                 truncation=self.config.truncation,
-            )
+            )[: 0 if cut else None]
             self.pool.prefetch(
                 [recase(c.text, self.config.capitalize) for c in candidates if not c.truncated]
             )
@@ -270,28 +266,20 @@ class _Loop:
             self._pool_len_after[request] = len(self.machine)
         counts = Counter(r.reason for r in rejected)
         counts["accepted"] += len(accepted)
-        self.notice.note(counts[REASONING_TRUNCATED])
         self.log.append(accepted, rejected, counts, used, advance=len(accepted))
         return len(self.machine) >= self.config.num_instructions
 
     def _summary(self, counts: Counter[str]) -> dict[str, Any]:
-        skip = ("accepted", REASONING_TRUNCATED)
-        rejected = {k: v for k, v in counts.items() if k not in skip and v}
+        rejected = {k: v for k, v in counts.items() if k != "accepted" and v}
         return {
             "target": self.config.num_instructions,
             "candidates": counts["accepted"] + sum(rejected.values()),
             "accepted": counts["accepted"],
             "rejected": sum(rejected.values()),
             "rejected_by_reason": dict(sorted(rejected.items())),
-            "reasoning_truncated": counts[REASONING_TRUNCATED],
+            "reasoning_truncated": counts[thinking.REASONING_TRUNCATED],
             "language": self.state.language,
         }
-
-
-def _cut_while_thinking(request: int, finish_reason: str) -> Rejection:
-    """The rejected.jsonl line of an answer that max_tokens cut off inside the thinking."""
-    detail = f"finish_reason {finish_reason}: the answer had not begun (raise --thinking-tokens)"
-    return Rejection(instruction="", reason=REASONING_TRUNCATED, request=request, detail=detail)
 
 
 def shortfall(result: BootstrapResult, target: int) -> str | None:

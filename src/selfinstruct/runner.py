@@ -115,6 +115,8 @@ class StageLog:
         self._clock = time.monotonic()
         self._last_commit = -interval  # the first batch is committed at once
         self._invocation_counted = False
+        self.notice: TruncationNotice | None = None
+        """Says once when answers were cut off while thinking (a budget too small for it)."""
         self.bar = tqdm(
             total=total, initial=min(done, total), unit=unit, desc=stage, disable=not progress
         )
@@ -133,6 +135,8 @@ class StageLog:
         held.rejected += rejected
         held.counts.update(counts)
         held.advance += advance
+        if self.notice is not None:
+            self.notice.note(counts.get(REASONING_TRUNCATED, 0))
         if completions:
             batch = _usage_of(completions)
             add_usage(self.usage, batch)
@@ -306,9 +310,8 @@ async def run_model_stage(
     stopped = "complete"
     try:
         if stage is not None:
-            notice = TruncationNotice(name, state.config.backend, stage.params.max_tokens)
-            runner = Runner(stage, backend, log, state.config.backend.concurrency, notice)
-            await runner.run(todo)
+            log.notice = TruncationNotice(name, state.config.backend, stage.params)
+            await Runner(stage, backend, log, state.config.backend.concurrency).run(todo)
     except BaseException as exc:
         stopped = stop_reason(exc)
         raise
@@ -322,15 +325,8 @@ async def run_model_stage(
 class Runner(Generic[R]):
     """Drives one ModelStage over the records still to do."""
 
-    def __init__(
-        self,
-        stage: ModelStage[R],
-        backend: Backend,
-        log: StageLog,
-        concurrency: int,
-        notice: TruncationNotice | None = None,
-    ) -> None:
-        self.stage, self.backend, self.log, self.notice = stage, backend, log, notice
+    def __init__(self, stage: ModelStage[R], backend: Backend, log: StageLog, concurrency: int):
+        self.stage, self.backend, self.log = stage, backend, log
         self.chunk = 2 * max(1, concurrency, backend.info.batch_size)
 
     async def run(self, todo: Sequence[R]) -> None:
@@ -347,8 +343,6 @@ class Runner(Generic[R]):
                 kept += outcome.kept
                 rejected += outcome.rejected
                 counts.update(outcome.counts)
-            if self.notice is not None:
-                self.notice.note(counts[REASONING_TRUNCATED])
             self.log.append(kept, rejected, counts, completions, advance=len(completions))
 
 

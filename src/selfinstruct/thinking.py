@@ -15,8 +15,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
 from .config import BackendConfig
-from .llm.base import Backend, GenerationParams
+from .llm.base import Backend, Completion, GenerationParams
+from .llm.reasoning import cut_while_thinking
 from .llm.request_shape import openai_reasoning_model, thinking_model
+from .records import Rejection
 
 if TYPE_CHECKING:
     from .runstate import RunState
@@ -42,11 +44,6 @@ def expects_thinking(config: BackendConfig, model: str, seen: bool) -> bool:
     return seen or thinking_model(model)
 
 
-def with_room(params: GenerationParams, config: BackendConfig) -> GenerationParams:
-    """`params` with `--thinking-tokens` more tokens for the answer."""
-    return replace(params, max_tokens=params.max_tokens + config.thinking_tokens)
-
-
 def budget_hint(stage: str, config: BackendConfig, max_tokens: int) -> str:
     """The one line a stage logs when an answer was cut off inside its thinking."""
     own = BUDGET_FLAGS.get(stage)
@@ -63,8 +60,8 @@ def budget_hint(stage: str, config: BackendConfig, max_tokens: int) -> str:
 class TruncationNotice:
     """Says `budget_hint` once per stage invocation, on the first reasoning_truncated drop."""
 
-    def __init__(self, stage: str, config: BackendConfig, max_tokens: int) -> None:
-        self.stage, self.config, self.max_tokens = stage, config, max_tokens
+    def __init__(self, stage: str, config: BackendConfig, params: GenerationParams) -> None:
+        self.stage, self.config, self.max_tokens = stage, config, params.max_tokens
         self.said = False
 
     def note(self, drops: int) -> None:
@@ -75,15 +72,22 @@ class TruncationNotice:
 
 def room_for_thinking(state: RunState, backend: Backend, stage: S) -> S:
     """`stage` (a dataclass with `params`) with room for thinking when its model will think."""
-    params = params_for_thinking(state, backend, stage.params)  # type: ignore[attr-defined]
+    params: GenerationParams = stage.params  # type: ignore[attr-defined]
+    params = replace(params, max_tokens=params.max_tokens + room(state, backend))
     return replace(stage, params=params)  # type: ignore[type-var]
 
 
-def params_for_thinking(
-    state: RunState, backend: Backend, params: GenerationParams
-) -> GenerationParams:
-    """`params`, with room for thinking when this run's model will think."""
+def room(state: RunState, backend: Backend) -> int:
+    """The tokens to add to a stage's max_tokens for thinking: `--thinking-tokens` or 0."""
     config = state.config.backend
-    if not expects_thinking(config, backend.info.model, state.rundir.reasoning_seen()):
-        return params
-    return with_room(params, config)
+    seen = state.rundir.reasoning_seen()
+    return config.thinking_tokens if expects_thinking(config, backend.info.model, seen) else 0
+
+
+def cut_rejections(completion: Completion, request: int) -> list[Rejection]:
+    """A bootstrap answer that max_tokens cut off inside the thinking, as its one rejected.jsonl
+    line (no list was written); [] for any other answer."""
+    if not cut_while_thinking(completion):
+        return []
+    detail = "max_tokens ended the answer before it began: raise --thinking-tokens or --max-tokens"
+    return [Rejection(instruction="", reason=REASONING_TRUNCATED, request=request, detail=detail)]
