@@ -199,3 +199,28 @@ def test_reasoning_handling_leaves_a_real_servers_answer_alone(llama_server: Any
         (c,) = complete(backend, [chat], GenerationParams(max_tokens=24, temperature=0))
         assert c.text.strip() and c.reasoning == "" and c.reasoning_tokens == 0
         assert backend.usage.completion_tokens > 0
+
+
+def test_thinking_tokens_reach_the_report_and_the_estimate(tmp_path: Path) -> None:
+    from selfinstruct.estimate import project
+    from selfinstruct.report_data import collect
+    from selfinstruct.report_sections import summary, tokens_blocks
+
+    with thinking_server("reasoning") as server:
+        assert run_cli(server.url, tmp_path, "--model", "Qwen/Qwen3-8B") == 0
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    ledger = [json.loads(x) for x in (tmp_path / "usage.jsonl").read_text().splitlines()]
+    assert sum(x.get("reasoning_tokens", 0) for x in ledger) == sum(
+        stats[s]["reasoning_tokens"] for s in ("bootstrap", "classify", "instances", "judge")
+    )
+    data = collect(tmp_path, price_input=1.0, price_output=2.0)
+    assert data.tokens.reasoning_tokens == sum(x.get("reasoning_tokens", 0) for x in ledger) > 0
+    assert "thinking" in summary(data)[-1]
+    table = tokens_blocks(data, [])[0]
+    column = table.headers.index("of which thinking")  # type: ignore[attr-defined]
+    total = table.rows[-1]  # type: ignore[attr-defined]
+    assert total[column] == f"{data.tokens.reasoning_tokens:,}"
+    estimate = project(stats, 60, 1.0, 2.0, instances_per_task=1.0)
+    assert all(s.reasoning_tokens > 0 for s in estimate.stages)
+    assert all(0 < s.reasoning_tokens <= s.completion_tokens for s in estimate.stages)
+    assert "thinking" in estimate.lines()[1]

@@ -182,6 +182,8 @@ class StageTokens:
     completion_tokens: int
     elapsed_s: float
     cost: float | None
+    reasoning_tokens: int = 0
+    """Of the completion tokens, those spent thinking (a reasoning model's)."""
 
 
 @dataclass
@@ -205,6 +207,10 @@ class Tokens:
         return sum(s.completion_tokens for s in self.stages)
 
     @property
+    def reasoning_tokens(self) -> int:
+        return sum(s.reasoning_tokens for s in self.stages)
+
+    @property
     def cost(self) -> float | None:
         return sum(s.cost or 0.0 for s in self.stages) if self.priced else None
 
@@ -225,7 +231,7 @@ def tokens(run: RunFiles, price_input: float | None, price_output: float | None)
             StageTokens(
                 stage, (settings.get(stage) or {}).get("model"), int(used["requests"]),
                 int(used["prompt_tokens"]), int(used["completion_tokens"]),
-                float(used["elapsed_s"]), cost,
+                float(used["elapsed_s"]), cost, int(used.get("reasoning_tokens", 0)),
             )
         )  # fmt: skip
     return Tokens(stages, price_input, price_output)
