@@ -23,7 +23,12 @@ from selfinstruct.errors import BackendError
 from selfinstruct.llm.base import Completion, GenerationParams, complete
 from selfinstruct.llm.openai_backend import OpenAIBackend
 from selfinstruct.llm.reasoning import cut_while_thinking, split_reasoning
-from selfinstruct.llm.request_shape import lowest_effort, openai_reasoning_model, thinking_model
+from selfinstruct.llm.request_shape import (
+    always_thinks,
+    lowest_effort,
+    openai_reasoning_model,
+    thinking_model,
+)
 from selfinstruct.llm.responses import parse_completion
 
 DRAFT = "Okay, the user wants tasks.\n1. Something like a poem about the sea.\n2. Maybe arithmetic."
@@ -126,6 +131,9 @@ def test_model_names(model: str, openai: bool, thinks: bool, effort: str) -> Non
     assert openai_reasoning_model(model) is openai
     assert thinking_model(model) is thinks
     assert lowest_effort(model) == effort
+    assert always_thinks(model) is (
+        openai or (thinks and "Qwen3" not in model and "GLM" not in model)
+    )
 
 
 # ---------------------------------------------------------------- over HTTP, to the stub

@@ -224,3 +224,21 @@ def test_thinking_tokens_reach_the_report_and_the_estimate(tmp_path: Path) -> No
     assert all(s.reasoning_tokens > 0 for s in estimate.stages)
     assert all(0 < s.reasoning_tokens <= s.completion_tokens for s in estimate.stages)
     assert "thinking" in estimate.lines()[1]
+
+
+def test_reasoning_off_asks_the_server_not_to_think(tmp_path: Path) -> None:
+    with thinking_server("reasoning") as server:
+        flags = ["--model", "Qwen/Qwen3-8B", "--server", "vllm", "--reasoning", "off"]
+        assert run_cli(server.url, tmp_path, *flags) == 0
+        bodies = [r.body for r in server.requests if r.method == "POST"]
+    off = {"enable_thinking": False, "thinking": False}
+    assert bodies and all(b["chat_template_kwargs"] == off for b in bodies)
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert all(stats[s]["reasoning_tokens"] == 0 for s in ("bootstrap", "classify", "judge"))
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["requests"]["classify"]["max_tokens"] == 8  # no room needed: it does not think
+    assert run["requests"]["classify"]["chat_template_kwargs"] == off
+    assert all(s["reasoning"] == "off" for s in run["settings"].values())
+    argv = ["bootstrap", "--out", str(tmp_path), "--no-progress", "--base-url", server.url]
+    argv += ["--num-instructions", "8", "--model", "Qwen/Qwen3-8B", "--server", "vllm"]
+    assert main([*argv, "--reasoning", "auto"]) == 2  # other answers than the run's: refused

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 from .config import BackendConfig
 from .llm.base import Backend, Completion, GenerationParams
 from .llm.reasoning import cut_while_thinking
-from .llm.request_shape import openai_reasoning_model, thinking_model
+from .llm.request_shape import always_thinks, thinking_model
 from .records import Rejection
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def expects_thinking(config: BackendConfig, model: str, seen: bool) -> bool:
     if config.thinking_tokens == 0:
         return False
     if config.reasoning == "off":
-        return openai_reasoning_model(model)  # these think whatever they are told
+        return seen or always_thinks(model)  # these think whatever they are told
     return seen or thinking_model(model)
 
 

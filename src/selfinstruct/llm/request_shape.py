@@ -26,6 +26,9 @@ _THINKING_NAMES = re.compile(
     r"thinking|reasoner|-think\b|qwen3(?!.*instruct)|phi-4.*reasoning|seed-oss",
     re.IGNORECASE,
 )
+_ALWAYS = re.compile(
+    r"qwq|deepseek-?r1|deepseek-reasoner|gpt-oss|thinking|glm-z1|magistral", re.IGNORECASE
+)
 _EFFORTS = ("none", "minimal", "low", "medium", "high")
 _UNSUPPORTED = re.compile(r"unsupported (parameter|value):\s*'([a-z_]+)'", re.IGNORECASE)
 _INSTEAD = re.compile(r"use '([a-z_]+)' instead", re.IGNORECASE)
@@ -44,6 +47,11 @@ def openai_reasoning_model(model: str) -> bool:
 def thinking_model(model: str) -> bool:
     """A model whose name says it thinks before answering (by default, at least)."""
     return openai_reasoning_model(model) or bool(_THINKING_NAMES.search(model))
+
+
+def always_thinks(model: str) -> bool:
+    """A model that thinks whatever it is told (no switch in its template, or effort >= low)."""
+    return openai_reasoning_model(model) or bool(_ALWAYS.search(model))
 
 
 def lowest_effort(model: str) -> str:
