@@ -254,8 +254,9 @@ class OpenAIBackend:
                 unchanged = not sent or self.shape.apply(body, chat) == sent[-1]
                 if attempt + 1 == ADAPT_LIMIT or (not learnt and unchanged):
                     raise
-        if self._key != NO_KEY and self._key in completion.text:
+        if self._key != NO_KEY and self._key in completion.text + completion.reasoning:
             completion.text = mask(completion.text, self._key)  # a server echoing the request
+            completion.reasoning = mask(completion.reasoning, self._key)
         completion.endpoint = url
         self.usage.add(completion)
         self.usage_by_endpoint[url].add(completion)
@@ -299,9 +300,9 @@ class OpenAIBackend:
     ) -> T | Failure:
         """One attempt on `endpoint`: its parsed answer, or why not; tells the fleet either way.
 
-        `body` is POSTed as JSON (a callable: its value now, as the endpoint takes it by now),
-        or None for a GET; `cast_to=httpx.Response` makes the client
-        hand back the raw response whatever its body, so a garbled answer is ours to judge.
+        `body` is POSTed as JSON (a callable gives it as the endpoint takes it by now), or None
+        for a GET; `cast_to=httpx.Response` makes the client hand back the raw response whatever
+        its body, so a garbled answer is ours to judge.
         """
         lane = self._lanes.take(endpoint.url)
         client = lane.client
