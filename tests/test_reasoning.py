@@ -24,6 +24,8 @@ from selfinstruct.llm.base import Completion, GenerationParams, complete
 from selfinstruct.llm.openai_backend import OpenAIBackend
 from selfinstruct.llm.reasoning import cut_while_thinking, split_reasoning
 from selfinstruct.llm.request_shape import (
+    SAMPLING,
+    RequestShape,
     always_thinks,
     lowest_effort,
     openai_reasoning_model,
@@ -248,3 +250,35 @@ def test_reasoning_auto_sends_nothing_extra(stubs: list) -> None:
     request = sent(server)[0]
     assert "chat_template_kwargs" not in request and "reasoning_effort" not in request
     assert request["max_tokens"] == 500 and request["temperature"] == 0.7
+
+
+SENT = {"model": "m", "messages": [], "max_tokens": 5, "temperature": 0.7, "stop": ["\n"]}
+SENT |= {"chat_template_kwargs": {"enable_thinking": False}, "reasoning_effort": "none"}
+
+
+@pytest.mark.parametrize(
+    ("detail", "changed"),
+    [
+        ("Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+         "'max_completion_tokens' instead.", {"renamed": {"max_tokens": "max_completion_tokens"}}),
+        ("Unsupported value: 'temperature' does not support 0.7 with this model. Only the default "
+         "(1) value is supported.", {"dropped": sorted(SAMPLING)}),
+        ("Unsupported parameter: 'stop' is not supported with this model.", {"dropped": ["stop"]}),
+        ("Unrecognized request argument supplied: reasoning_effort",
+         {"dropped": ["reasoning_effort"]}),
+        ('"qwen2.5:7b" does not support thinking', {"dropped": ["reasoning_effort"]}),
+        ("Failed to deserialize the JSON body into the target type: unknown field "
+         "`chat_template_kwargs`, expected one of `model`, `messages`",
+         {"dropped": ["chat_template_kwargs"]}),
+        ("[{'type': 'extra_forbidden', 'loc': ('body', 'chat_template_kwargs'), 'msg': 'Extra "
+         "inputs are not permitted'}]", {"dropped": ["chat_template_kwargs"]}),
+        ("'messages' must not be empty", {}),
+        ("The model `gpt-x` does not exist or you do not have access to it.", {}),
+    ],
+)  # fmt: skip
+def test_refusals_name_what_to_change(detail: str, changed: dict[str, Any]) -> None:
+    shape = RequestShape("openai", "my-model", "auto")
+    assert shape.learn(400, detail, SENT) is bool(changed)
+    assert shape.sent() == changed
+    assert not shape.learn(400, detail, shape.apply(SENT, chat=True))  # nothing more to change
+    assert not RequestShape("openai", "m").learn(500, detail, SENT)  # only a 400/422 teaches

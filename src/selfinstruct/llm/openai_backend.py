@@ -250,7 +250,7 @@ class OpenAIBackend:
                 completion, url = await self._call(path, shaped, _PARSERS[chat])
                 break
             except Refused as exc:
-                learnt = self.shape.learn(exc.status, exc.detail)
+                learnt = self.shape.learn(exc.status, exc.detail, sent[-1] if sent else ())
                 unchanged = not sent or self.shape.apply(body, chat) == sent[-1]
                 if attempt + 1 == ADAPT_LIMIT or (not learnt and unchanged):
                     raise

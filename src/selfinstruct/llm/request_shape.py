@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Collection
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -32,11 +33,31 @@ _ALWAYS = re.compile(
 _EFFORTS = ("none", "minimal", "low", "medium", "high")
 _UNSUPPORTED = re.compile(r"unsupported (parameter|value):\s*'([a-z_]+)'", re.IGNORECASE)
 _INSTEAD = re.compile(r"use '([a-z_]+)' instead", re.IGNORECASE)
-_UNKNOWN = re.compile(
-    r"(?:unrecognized request argument|unknown parameter|extra inputs are not permitted)"
-    r"[^']*'?([a-z_]+)?",
-    re.IGNORECASE,
+_UNKNOWN = (
+    re.compile(r"unrecognized request arguments? supplied:\s*'?([a-z_]+)", re.IGNORECASE),
+    re.compile(r"unknown (?:field|parameter|argument)[:\s]*[`'\"]?([a-z_]+)", re.IGNORECASE),
 )
+"""How other servers refuse a field they do not know (OpenAI's older wording, serde)."""
+_EXTRA = re.compile(r"extra inputs are not permitted|extra_forbidden", re.IGNORECASE)
+_QUOTED = re.compile(r"[`'\"]([a-z_]+)[`'\"]")
+_ESSENTIAL = frozenset({"model", "messages", "prompt"})
+
+
+def refused_name(detail: str, fields: Collection[str] = ()) -> tuple[str | None, bool]:
+    """The parameter a 400 refuses, and whether it refuses only its value (None: none named)."""
+    match = _UNSUPPORTED.search(detail)
+    if match:
+        return match.group(2), match.group(1).lower() == "value"
+    if "does not support thinking" in detail.lower():  # Ollama, for a model that cannot think
+        return "reasoning_effort", False
+    for pattern in _UNKNOWN:
+        found = pattern.search(detail)
+        if found and (not fields or found.group(1) in fields):
+            return found.group(1), False
+    if _EXTRA.search(detail):  # pydantic's extra_forbidden: the field is quoted in `loc`
+        named = [n for n in _QUOTED.findall(detail) if n in fields and n not in _ESSENTIAL]
+        return (named[0], False) if named else (None, False)
+    return None, False
 
 
 def openai_reasoning_model(model: str) -> bool:
@@ -85,25 +106,20 @@ class RequestShape:
                 out["reasoning_effort"] = self.effort
         return out
 
-    def learn(self, status: int | None, detail: str) -> bool:
-        """Adapt to a refusal (a 400 naming a parameter); True when the request should go again."""
+    def learn(self, status: int | None, detail: str, fields: Collection[str] = ()) -> bool:
+        """Adapt to a refusal (a 400 naming a parameter of `fields`, the request's); True when
+        the request should go again."""
         if status not in (400, 422) or not detail:
             return False
         before = self.sent()
-        match = _UNSUPPORTED.search(detail)
-        name = match.group(2) if match else None
-        if name is None:
-            unknown = _UNKNOWN.search(detail)
-            name = unknown.group(1) if unknown else None
-        if name is None and "does not support thinking" in detail.lower():
-            name = "reasoning_effort"
-        if name == "reasoning_effort" and match and match.group(1).lower() == "value":
+        name, value = refused_name(detail, fields)
+        if name == "reasoning_effort" and value:
             self._raise_effort()
         elif name == "max_tokens" and _INSTEAD.search(detail):
             self.renamed["max_tokens"] = _INSTEAD.search(detail).group(1)  # type: ignore[union-attr]
         elif name in SAMPLING:
             self.dropped.update(SAMPLING)  # a model refusing one refuses them all
-        elif name:
+        elif name and name not in _ESSENTIAL:
             self.dropped.add(name)
         changed = self.sent() != before
         if changed:
