@@ -136,7 +136,9 @@ def test_penalties_count_each_left_padded_row_alone(backend) -> None:
 @model_test
 def test_inline_thinking_is_split_off_in_process(backend) -> None:
     tokenizer = backend.tokenizer
-    ids = tokenizer.encode("<think>\nA draft: 1. a poem.\n</think>\n\nYes", add_special_tokens=False)
+    ids = tokenizer.encode(
+        "<think>\nA draft: 1. a poem.\n</think>\n\nYes", add_special_tokens=False
+    )
     c = backend._completion(ids, 5, GenerationParams(max_tokens=len(ids) + 10))
     assert (c.text, c.reasoning) == ("Yes", "A draft: 1. a poem.")
     assert 0 < c.reasoning_tokens < c.completion_tokens == len(ids)
