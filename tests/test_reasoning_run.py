@@ -25,6 +25,7 @@ from test_pipeline import respond
 
 from selfinstruct.cli import main
 from selfinstruct.llm.base import Prompt
+from selfinstruct.report_data import collect
 
 MARK = "zorblat"
 """A word that appears in the thinking only: no file of a run may hold it (unless kept)."""
@@ -116,6 +117,9 @@ def test_budgets_too_small_for_the_thinking_are_named_drops_in_every_stage(
     assert stats["classify"]["reasoning_truncated"] == 4 and stats["classify"]["unparseable"] == 0
     assert stats["instances"]["reasoning_truncated"] == 4
     assert stats["instances"]["tasks_dropped"] == {"reasoning_truncated": 4}
+    funnel = collect(tmp_path).funnel
+    assert funnel.cut_while_thinking == 4 and funnel.unparseable == 0 and funnel.ok
+    assert funnel.tasks_dropped == {"reasoning_truncated": 4}
     said = [r.getMessage() for r in caplog.records if "reasoning_truncated" in r.getMessage()]
     assert len(said) == 3  # once per stage invocation that cut some off
     assert "--max-tokens" in said[0] and "--thinking-tokens (now 0)" in said[1]
@@ -132,6 +136,7 @@ def test_judge_budget_too_small_is_a_named_drop(tmp_path: Path) -> None:
     assert judge["reasoning_truncated"] == judge["judged"] > 0 and judge["unparseable"] == 0
     lines = (tmp_path / "judgements.jsonl").read_text().splitlines()
     assert all(json.loads(x)["reasoning_truncated"] for x in lines)
+    assert collect(tmp_path).funnel.judge_scores == {"reasoning_truncated": len(lines)}
 
 
 @pytest.mark.parametrize("fmt", ["messages", "sharegpt", "prompt_completion"])
@@ -203,7 +208,6 @@ def test_reasoning_handling_leaves_a_real_servers_answer_alone(llama_server: Any
 
 def test_thinking_tokens_reach_the_report_and_the_estimate(tmp_path: Path) -> None:
     from selfinstruct.estimate import project
-    from selfinstruct.report_data import collect
     from selfinstruct.report_sections import summary, tokens_blocks
 
     with thinking_server("reasoning") as server:

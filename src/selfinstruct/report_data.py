@@ -50,6 +50,7 @@ class Funnel:
     yes: int = 0
     no: int = 0
     unparseable: int = 0
+    cut_while_thinking: int = 0  # labelled no: cut off by max_tokens inside the thinking
     tasks: int = 0
     waiting: int = 0
     generated: int = 0
@@ -85,7 +86,8 @@ def funnel(run: RunFiles) -> Funnel:
     f.unclassified = sum(m.instruction not in run.labels for m in run.machine)
     f.yes = sum(v.is_classification for v in labels)
     f.no = f.classified - f.yes
-    f.unparseable = sum(v.fallback for v in labels)
+    f.cut_while_thinking = sum(v.reasoning_truncated for v in labels)
+    f.unparseable = sum(v.fallback for v in labels) - f.cut_while_thinking
     tasks = [t for k, t in run.tasks.items() if k in names]
     f.tasks = len(tasks)
     f.waiting = sum(
@@ -97,7 +99,7 @@ def funnel(run: RunFiles) -> Funnel:
     f.tasks_kept = sum(bool(t.instances) for t in tasks)
     f.tasks_dropped = _by_count(Counter(t.task_dropped for t in tasks if t.task_dropped))
     f.judged = len(run.judgements)
-    scores = Counter(str(j.score) if j.score else "unreadable" for j in run.judgements.values())
+    scores = Counter(_verdict(j) for j in run.judgements.values())
     f.judge_scores = dict(sorted(scores.items(), reverse=True))
     export = run.stats.get("export") or {}
     if run.exported is not None:
@@ -107,6 +109,13 @@ def funnel(run: RunFiles) -> Funnel:
         f.export_dropped = export_drops(export)
     f.identities = identities(f)
     return f
+
+
+def _verdict(judgement: Any) -> str:
+    """A judgement's score, or why it has none."""
+    if judgement.score:
+        return str(judgement.score)
+    return "reasoning_truncated" if judgement.reasoning_truncated else "unreadable"
 
 
 def export_drops(section: dict[str, Any]) -> dict[str, int]:

@@ -95,6 +95,7 @@ def funnel_table(f: Funnel) -> Table:
         ["  yes (classification)", f"{f.yes:,}", _pct(f.yes, f.classified)],
         ["  no", f"{f.no:,}", _pct(f.no, f.classified)],
         ["    of which unparseable answers (labelled no)", f"{f.unparseable:,}", ""],
+        ["    of which cut off while thinking (labelled no)", f"{f.cut_while_thinking:,}", ""],
         ["  waiting for instances", f"{f.waiting:,}", _pct(f.waiting, f.classified)],
         ["tasks with instances generated", f"{f.tasks:,}", _pct(f.tasks, f.classified)],
         ["instances generated", f"{f.generated:,}", ""],
