@@ -131,3 +131,27 @@ def test_penalties_count_each_left_padded_row_alone(backend) -> None:
     assert [c.text for c in batched] == [c.text for c in alone]
     free = replace(params, presence_penalty=0.0, frequency_penalty=0.0)
     assert batched[0].text != complete(backend, [LOOP], free)[0].text
+
+
+@model_test
+def test_inline_thinking_is_split_off_in_process(backend) -> None:
+    tokenizer = backend.tokenizer
+    ids = tokenizer.encode(
+        "<think>\nA draft: 1. a poem.\n</think>\n\nYes", add_special_tokens=False
+    )
+    c = backend._completion(ids, 5, GenerationParams(max_tokens=len(ids) + 10))
+    assert (c.text, c.reasoning) == ("Yes", "A draft: 1. a poem.")
+    assert 0 < c.reasoning_tokens < c.completion_tokens == len(ids)
+    cut = tokenizer.encode("<think>\nStill thinking about", add_special_tokens=False)
+    c = backend._completion(cut, 5, GenerationParams(max_tokens=len(cut)))
+    assert c.finish_reason == "length" and c.text == "" and c.reasoning.startswith("Still")
+
+
+@model_test
+def test_reasoning_off_reaches_the_chat_template(backend) -> None:
+    plain = backend.render(CHAT)
+    backend.template_kwargs = {"enable_thinking": False, "thinking": False}
+    try:  # SmolLM2's template has no switch: the same prompt, and no error
+        assert backend.render(CHAT) == plain
+    finally:
+        backend.template_kwargs = {}

@@ -31,6 +31,8 @@ class Row:
     example: AlpacaExample
     is_classification: bool
     hard_case: bool = False
+    reasoning: str = ""
+    """The model's thinking before the answer that held this example (--reasoning keep)."""
 
 
 @dataclass(frozen=True)

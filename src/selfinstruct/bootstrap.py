@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from . import thinking
 from .candidates import recase, split_candidates
 from .config import RunConfig
 from .llm.base import Backend, Completion, GenerationParams
@@ -134,13 +135,14 @@ class _Loop:
                 prompt_dir=state.config.prompt_dir,
             )
         self.params = GenerationParams(
-            max_tokens=c.max_tokens,
+            max_tokens=c.max_tokens + thinking.room(state, self.backend),
             temperature=c.temperature,
             top_p=c.top_p,
             presence_penalty=c.presence_penalty,
             frequency_penalty=c.frequency_penalty,
             stop=self.style.stop(),
         )
+        self.log.notice = thinking.TruncationNotice("bootstrap", state.config.backend, self.params)
         settings = {
             **state.config.data_settings("bootstrap"),
             **backend_settings(self.backend, chat),
@@ -163,6 +165,7 @@ class _Loop:
         finally:
             if self.pool is not None:
                 self.pool.close()
+                self.state.record_requests("bootstrap", self.backend, self.params)
             stats = self.log.close(stopped)
             self.state.forget("machine")
         await fill_scores(self.state)
@@ -240,6 +243,8 @@ class _Loop:
                 break
             used.append(completion)
             chosen = self._prompts_of.pop(request)
+            cut = thinking.cut_rejections(completion, request)  # cut off while thinking: no list
+            rejected += cut
             candidates = split_candidates(
                 completion.text,
                 first_number=len(chosen) + 1,
@@ -247,7 +252,7 @@ class _Loop:
                 finish_reason=completion.finish_reason,
                 strict=self.style.original,
                 truncation=self.config.truncation,
-            )
+            )[: 0 if cut else None]
             self.pool.prefetch(
                 [recase(c.text, self.config.capitalize) for c in candidates if not c.truncated]
             )
@@ -279,6 +284,7 @@ class _Loop:
             UNWRAPPED: counts[UNWRAPPED],
             "rejected": sum(rejected.values()),
             "rejected_by_reason": dict(sorted(rejected.items())),
+            "reasoning_truncated": counts[thinking.REASONING_TRUNCATED],
             "language": self.state.language,
         }
 

@@ -20,6 +20,7 @@ from .config import RunConfig
 from .errors import ConfigError
 from .llm.base import Backend, ChatMessage, Completion, GenerationParams, Prompt
 from .llm.factory import backend_from_config
+from .llm.reasoning import cut_while_thinking
 from .records import ClassificationRecord, MachineInstruction, SeedTask, clip
 from .runner import Outcome, run_model_stage
 from .runstate import RunState, open_dir, text_digest
@@ -165,6 +166,12 @@ class ClassifyStage:
         return self.prompt.render(record.instruction)
 
     def process(self, record: MachineInstruction, completion: Completion) -> Outcome:
+        if cut_while_thinking(completion):  # no answer to read: the fallback label, counted
+            line = ClassificationRecord(
+                instruction=record.instruction, index=record.index, is_classification=FALLBACK,
+                raw="", fallback=True, reasoning_truncated=True,
+            )  # fmt: skip
+            return Outcome(kept=[line], counts=counts_of(line))
         if self.style == "original":
             verdict: bool | None = completion.text.strip() in ORIGINAL_YES
         else:
@@ -182,7 +189,10 @@ class ClassifyStage:
 def counts_of(line: ClassificationRecord) -> Counter[str]:
     """The named counts one classification line stands for."""
     kind = "classification" if line.is_classification else "not_classification"
-    return Counter({kind: 1, "unparseable": int(line.fallback)})
+    truncated = int(line.reasoning_truncated)
+    return Counter(
+        {kind: 1, "unparseable": int(line.fallback) - truncated, "reasoning_truncated": truncated}
+    )
 
 
 async def run_stage(state: RunState, backend: Backend) -> ClassifyResult:
@@ -207,6 +217,7 @@ async def run_stage(state: RunState, backend: Backend) -> ClassifyResult:
             "classification": counts["classification"],
             "not_classification": counts["not_classification"],
             "unparseable": counts["unparseable"],
+            "reasoning_truncated": counts["reasoning_truncated"],
             "fallback_label": FALLBACK,
             "examples": c.examples,
             "seed_tasks": len(state.seeds),

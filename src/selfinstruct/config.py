@@ -100,6 +100,20 @@ class BackendConfig(Section):
         data=False,
     )
     chat: bool | None = opt(None, "chat messages, or plain completion prompts; default: chat")
+    reasoning: Literal["auto", "off", "keep"] = opt(
+        "auto",
+        "a thinking model's reasoning: auto (send nothing extra, read it apart from the answer, "
+        "never into the data), off (ask the server not to think: chat_template_kwargs or "
+        "reasoning_effort, see docs/backends.md) or keep (as auto, and store the instances' "
+        "reasoning with them and in the export)",
+    )
+    thinking_tokens: int = opt(
+        2048,
+        "tokens added to every stage's max_tokens when the model is expected to think (its name "
+        "says so, or an earlier answer of the run carried reasoning; not with --reasoning off)",
+        ge=0,
+        data=False,
+    )
     price_input: float | None = opt(
         None, "price per million prompt tokens, for cost estimates", ge=0, data=False
     )

@@ -25,6 +25,8 @@ class StageEstimate:
     prompt_tokens: int
     completion_tokens: int
     cost: float | None
+    reasoning_tokens: int = 0
+    """Of `completion_tokens`, those a thinking model will spend thinking (priced as output)."""
 
 
 @dataclass
@@ -56,6 +58,7 @@ class Estimate:
         out = [head]
         for s in self.stages:
             money = "" if s.cost is None else f", cost {s.cost:,.2f}"
+            money = f" ({s.reasoning_tokens:,} thinking){money}" if s.reasoning_tokens else money
             out.append(
                 f"  {s.stage:9s} {s.requests:>9,} requests, {s.prompt_tokens:>12,} prompt + "
                 f"{s.completion_tokens:>11,} completion tokens{money} "
@@ -107,9 +110,14 @@ def project(
         p = section.get("prompt_tokens", 0) / n
         c = section.get("completion_tokens", 0) / n
         pt, ct = round(p * full), round(c * full)
-        estimate.stages.append(
-            StageEstimate(stage, n, p, c, full, pt, ct, cost_of(pt, ct, price_in, price_out))
-        )
+        rt = round(section.get("reasoning_tokens", 0) / n * full)
+        cost = cost_of(pt, ct, price_in, price_out)
+        estimate.stages.append(StageEstimate(stage, n, p, c, full, pt, ct, cost, rt))
+        if section.get("reasoning_truncated"):
+            estimate.notes.append(
+                f"{stage}: {section['reasoning_truncated']} pilot answers were cut off while "
+                "thinking (reasoning_truncated): raise --thinking-tokens before the full run"
+            )
     if target > 10 * max(accepted, 1):
         estimate.notes.append(
             "acceptance falls as the pool grows (more candidates are too similar): "

@@ -116,7 +116,8 @@ def run_stage(state: RunState) -> ExportResult:
         "validation": [r for r in rows if r.example.instruction in held_out],
     }
     hard_column = any(i.hard_case for t in tasks for i in t.instances)
-    written = write_data(rundir.root, c, splits, hard_column)
+    reasoning = any(r.reasoning for r in rows)
+    written = write_data(rundir.root, c, splits, hard_column, reasoning)
     write_json_atomic(rundir.root / DATASET_INFO, dataset_info(written))
     files = [rundir.root / name for splits_ in written.values() for name in splits_.values()]
     files += [rundir.root / DATASET_INFO, rundir.root / CARD]
@@ -173,14 +174,21 @@ def machine_rows(
             example = AlpacaExample(
                 instruction=task.instruction, input=inst.input, output=inst.output
             )
-            rows.append(Row(example, task.is_classification, inst.hard_case))
+            row = Row(example, task.is_classification, inst.hard_case, task.reasoning or "")
+            rows.append(row)
     return rows
 
 
 def write_data(
-    root: Path, c: ExportConfig, splits: dict[str, list[Row]], hard_column: bool
+    root: Path,
+    c: ExportConfig,
+    splits: dict[str, list[Row]],
+    hard_column: bool,
+    reasoning: bool = False,
 ) -> dict[str, dict[str, str]]:
-    """Write alpaca and `c.format`, each split; returns format -> split -> file name."""
+    """Write alpaca and `c.format`, each split; returns format -> split -> file name.
+
+    With `reasoning` (a run kept its thinking) every row carries it (`formats.encode`)."""
     written: dict[str, dict[str, str]] = {}
     for fmt in dict.fromkeys(("alpaca", c.format)):
         for split, rows in splits.items():
@@ -194,6 +202,7 @@ def write_data(
                     fmt,
                     c.system_prompt,
                     {"hard_case": r.hard_case} if hard_column else None,
+                    r.reasoning if reasoning else None,
                 )
                 for r in rows
             ]

@@ -5,6 +5,11 @@ user turn a model is trained on is exactly the one exported. Every format is one
 line that the trainer reading it accepts as it is: Alpaca (`instruction`/`input`/`output`),
 ShareGPT (`conversations` of `from`/`value`), OpenAI `messages`, and TRL's conversational
 `prompt`/`completion`. Extra top-level keys (such as `hard_case`) ride along in every format.
+
+Kept reasoning (`--reasoning keep`) is a `reasoning` column in Alpaca and prompt/completion
+rows, and in `messages`/ShareGPT a `<think>…</think>` block opening the assistant's turn: what
+LLaMA-Factory's reasoning templates read, and what the chat templates of Qwen3 and DeepSeek-R1
+(and so TRL's SFTTrainer, which renders turns through them) split back into their thinking.
 """
 
 from __future__ import annotations
@@ -70,11 +75,23 @@ def encode(
     format: str,
     system_prompt: str | None = None,
     extra: dict[str, Any] | None = None,
+    reasoning: str | None = None,
 ) -> dict[str, Any]:
-    """One exported line of `row` in `format`, with `extra` top-level keys after the row's own."""
+    """One exported line of `row` in `format`, with `extra` top-level keys after the row's own.
+
+    `reasoning` (None: the run kept none) goes where the format's trainers look for it."""
     encoder = _ENCODERS.get(format)
+    if reasoning is not None and format in ("messages", "sharegpt"):
+        row = row.model_copy(update={"output": with_thinking(row.output, reasoning)})
     line = row.model_dump() if encoder is None else encoder(row, system_prompt)
+    if reasoning is not None and format in ("alpaca", "prompt_completion"):
+        line["reasoning"] = reasoning
     return {**line, **(extra or {})}
+
+
+def with_thinking(answer: str, reasoning: str) -> str:
+    """The assistant's turn of a reasoning model: its thinking block, then the answer."""
+    return f"<think>\n{reasoning.strip()}\n</think>\n\n{answer}" if reasoning.strip() else answer
 
 
 def llama_factory_entry(format: str, file_name: str) -> dict[str, Any] | None:

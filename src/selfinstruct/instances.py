@@ -33,10 +33,12 @@ from .instance_parsing import ParsedExample, parse_instances
 from .instance_prompts import LABELS, MAX_EXAMPLES, InstancePrompts, Labels
 from .llm.base import Backend, Completion, GenerationParams, Prompt
 from .llm.factory import backend_from_config
+from .llm.reasoning import cut_while_thinking
 from .records import HardCasesRecord, InstancesRecord, MachineInstruction, clip
 from .runner import Outcome, run_model_stage
 from .runstate import RunState, open_dir, text_digest
 from .sync import run_sync
+from .thinking import REASONING_TRUNCATED
 
 TEMPLATES = {True: "instances_output_first", False: "instances_input_first"}
 """The template of a classification task (output-first) and of any other task (input-first)."""
@@ -88,12 +90,16 @@ class InstancesStage:
     """Answers to the hard-case requests (`--hard-cases`), by instruction."""
     original: bool = False
     """Read answers and filter them as the original code does (`--instance-parse original`)."""
+    keep_reasoning: bool = False
+    """--reasoning keep: store each answer's thinking with the task's line."""
 
     def build_prompt(self, record: MachineInstruction) -> Prompt:
         return self.prompts.render(record.instruction, self.labels[record.instruction])
 
     def process(self, record: MachineInstruction, completion: Completion) -> Outcome:
         classification = self.labels[record.instruction]
+        if cut_while_thinking(completion):
+            return self._cut_while_thinking(record, classification)
         parsed, result = self._read(record.instruction, completion, classification)
         if self.sample is not None:
             key = f"keep:{self.seed}:{record.instruction}"
@@ -108,6 +114,7 @@ class InstancesStage:
             task_dropped=result.task_dropped,
             finish_reason=completion.finish_reason,
             raw=clip(completion.text),
+            reasoning=completion.reasoning if self.keep_reasoning else None,
         )
         rows = rejection_rows(record.instruction, record.index, result.dropped)
         hard = self.hard.get(record.instruction)
@@ -131,6 +138,15 @@ class InstancesStage:
         result.dropped += [(ParsedExample(i.input, i.output), OVER_MAX) for i in extra]
         result.kept = result.kept[: self.filters.max_instances]
         return parsed, result
+
+    def _cut_while_thinking(self, record: MachineInstruction, classification: bool) -> Outcome:
+        """A task whose answer max_tokens cut off inside the thinking: no instances, counted."""
+        line = InstancesRecord(
+            instruction=record.instruction, index=record.index,
+            is_classification=classification, instances=[], generated=0, dropped={},
+            task_dropped=REASONING_TRUNCATED, finish_reason="length", raw="",
+        )  # fmt: skip
+        return Outcome(kept=[line], counts=counts_of(line))
 
 
 UNCAPPED = 1_000_000
@@ -164,6 +180,7 @@ def counts_of(line: InstancesRecord) -> Counter[str]:
         truncated_responses=int(line.finish_reason == "length"),
         hard_tasks=int(line.hard_raw is not None),
         hard_kept=sum(i.hard_case for i in line.instances),
+        reasoning_truncated=int(line.task_dropped == REASONING_TRUNCATED),
     )
     counts.update({f"dropped.{k}": v for k, v in line.dropped.items()})
     if line.task_dropped:
@@ -226,6 +243,7 @@ async def run_stage(state: RunState, backend: Backend) -> InstancesResult:
         stage = InstancesStage(
             prompts, limits, labels, params, sample, state.config.seed,
             original=c.parse == "original",
+            keep_reasoning=state.config.backend.reasoning == "keep",
         )  # fmt: skip
         return stage, {"templates": [text_digest(templates[k]) for k in (True, False)]}
 
@@ -240,6 +258,7 @@ async def run_stage(state: RunState, backend: Backend) -> InstancesResult:
             "kept": counts["kept"],
             "dropped": _grouped(counts, "dropped."),
             "truncated_responses": counts["truncated_responses"],
+            "reasoning_truncated": counts[REASONING_TRUNCATED],
             "max_instances": c.max_instances,
             "language": state.language,
             **(_hard_summary(counts) if c.hard_cases or counts["hard_tasks"] else {}),

@@ -23,6 +23,7 @@ from .config import RunConfig
 from .judge_prompt import LABELS, JudgePrompt, Shown, pick_shots
 from .llm.base import Backend, Completion, GenerationParams, Prompt
 from .llm.factory import backend_from_config
+from .llm.reasoning import cut_while_thinking
 from .records import InstancesRecord, JudgeRecord, clip
 from .runner import Outcome, run_model_stage
 from .runstate import RunState, open_dir, text_digest
@@ -94,6 +95,12 @@ class JudgeStage:
         return self.prompt.render(Shown(item.instruction, item.input, item.output))
 
     def process(self, item: Item, completion: Completion) -> Outcome:
+        if cut_while_thinking(completion):  # no scores to read: none given, counted
+            line = JudgeRecord(
+                instruction=item.instruction, index=item.index, instance=item.instance,
+                input=item.input, output=item.output, reasoning_truncated=True,
+            )  # fmt: skip
+            return Outcome(kept=[line], counts=counts_of(line))
         # a completion prompt ends at the correctness label: put it back before reading
         start = "" if self.prompt.chat else LABELS[self.prompt.language][0]
         answer = start + completion.text
@@ -120,7 +127,10 @@ def params_for(chat: bool, max_tokens: int, seed: int) -> GenerationParams:
 
 def counts_of(line: JudgeRecord) -> Counter[str]:
     """The named counts one judgement stands for."""
-    counts = Counter(judged=1, unparseable=int(line.score is None))
+    truncated = int(line.reasoning_truncated)
+    counts = Counter(
+        judged=1, unparseable=int(line.score is None) - truncated, reasoning_truncated=truncated
+    )
     if line.score is not None:
         counts[f"score.{line.score}"] += 1
     return counts
@@ -150,6 +160,7 @@ async def run_stage(state: RunState, backend: Backend) -> JudgeResult:
             "judged": counts["judged"],
             "scored": total,
             "unparseable": counts["unparseable"],
+            "reasoning_truncated": counts["reasoning_truncated"],
             "by_score": {str(s): n for s, n in scored.items()},
             "mean_score": None if mean is None else round(mean, 3),
             "language": state.language,

@@ -134,6 +134,11 @@ class ClassificationRecord(_Record):
     is_classification: bool
     raw: str
     fallback: bool = False
+    reasoning_truncated: bool = Field(
+        False,
+        exclude_if=lambda v: not v,
+        description="max_tokens cut the answer off while the model was thinking (label: fallback)",
+    )
 
 
 class InstancesRecord(_Record):
@@ -149,6 +154,11 @@ class InstancesRecord(_Record):
     finish_reason: str
     raw: str
     hard_raw: str | None = Field(None, description="the answer to the boundary-example request")
+    reasoning: str | None = Field(
+        None,
+        exclude_if=lambda v: v is None,
+        description="the model's thinking before this answer (kept only with --reasoning keep)",
+    )
 
 
 class HardCasesRecord(_Record):
@@ -189,3 +199,8 @@ class JudgeRecord(_Record):
     helpfulness: int | None = Field(None, ge=1, le=5)
     score: int | None = Field(None, ge=1, le=5)
     raw: str = ""
+    reasoning_truncated: bool = Field(
+        False,
+        exclude_if=lambda v: not v,
+        description="max_tokens cut the answer off while the model was thinking (no score)",
+    )

@@ -52,6 +52,7 @@ class Funnel:
     yes: int = 0
     no: int = 0
     unparseable: int = 0
+    cut_while_thinking: int = 0  # labelled no: cut off by max_tokens inside the thinking
     tasks: int = 0
     waiting: int = 0
     generated: int = 0
@@ -88,7 +89,8 @@ def funnel(run: RunFiles) -> Funnel:
     f.unclassified = sum(m.instruction not in run.labels for m in run.machine)
     f.yes = sum(v.is_classification for v in labels)
     f.no = f.classified - f.yes
-    f.unparseable = sum(v.fallback for v in labels)
+    f.cut_while_thinking = sum(v.reasoning_truncated for v in labels)
+    f.unparseable = sum(v.fallback for v in labels) - f.cut_while_thinking
     tasks = [t for k, t in run.tasks.items() if k in names]
     f.tasks = len(tasks)
     f.waiting = sum(
@@ -100,7 +102,7 @@ def funnel(run: RunFiles) -> Funnel:
     f.tasks_kept = sum(bool(t.instances) for t in tasks)
     f.tasks_dropped = _by_count(Counter(t.task_dropped for t in tasks if t.task_dropped))
     f.judged = len(run.judgements)
-    scores = Counter(str(j.score) if j.score else "unreadable" for j in run.judgements.values())
+    scores = Counter(_verdict(j) for j in run.judgements.values())
     f.judge_scores = dict(sorted(scores.items(), reverse=True))
     export = run.stats.get("export") or {}
     if run.exported is not None:
@@ -110,6 +112,13 @@ def funnel(run: RunFiles) -> Funnel:
         f.export_dropped = export_drops(export)
     f.identities = identities(f)
     return f
+
+
+def _verdict(judgement: Any) -> str:
+    """A judgement's score, or why it has none."""
+    if judgement.score:
+        return str(judgement.score)
+    return "reasoning_truncated" if judgement.reasoning_truncated else "unreadable"
 
 
 def export_drops(section: dict[str, Any]) -> dict[str, int]:
@@ -185,6 +194,8 @@ class StageTokens:
     completion_tokens: int
     elapsed_s: float
     cost: float | None
+    reasoning_tokens: int = 0
+    """Of the completion tokens, those spent thinking (a reasoning model's)."""
 
 
 @dataclass
@@ -208,6 +219,10 @@ class Tokens:
         return sum(s.completion_tokens for s in self.stages)
 
     @property
+    def reasoning_tokens(self) -> int:
+        return sum(s.reasoning_tokens for s in self.stages)
+
+    @property
     def cost(self) -> float | None:
         return sum(s.cost or 0.0 for s in self.stages) if self.priced else None
 
@@ -228,7 +243,7 @@ def tokens(run: RunFiles, price_input: float | None, price_output: float | None)
             StageTokens(
                 stage, (settings.get(stage) or {}).get("model"), int(used["requests"]),
                 int(used["prompt_tokens"]), int(used["completion_tokens"]),
-                float(used["elapsed_s"]), cost,
+                float(used["elapsed_s"]), cost, int(used.get("reasoning_tokens", 0)),
             )
         )  # fmt: skip
     return Tokens(stages, price_input, price_output)

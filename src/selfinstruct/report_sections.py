@@ -98,6 +98,7 @@ def funnel_table(f: Funnel) -> Table:
         ["  yes (classification)", f"{f.yes:,}", _pct(f.yes, f.classified)],
         ["  no", f"{f.no:,}", _pct(f.no, f.classified)],
         ["    of which unparseable answers (labelled no)", f"{f.unparseable:,}", ""],
+        ["    of which cut off while thinking (labelled no)", f"{f.cut_while_thinking:,}", ""],
         ["  waiting for instances", f"{f.waiting:,}", _pct(f.waiting, f.classified)],
         ["tasks with instances generated", f"{f.tasks:,}", _pct(f.tasks, f.classified)],
         ["instances generated", f"{f.generated:,}", ""],
@@ -275,18 +276,13 @@ def tokens_blocks(data: ReportData, figures: list[Block]) -> list[Block]:
     rows.append(["total", "", f"{sum(s.requests for s in t.stages):,}", f"{t.prompt_tokens:,}",
                  f"{t.completion_tokens:,}", f"{sum(s.elapsed_s for s in t.stages):,.0f}",
                  _cost(t.cost)])  # fmt: skip
-    table = Table(
-        [
-            "stage",
-            "model",
-            "requests",
-            "prompt tokens",
-            "completion tokens",
-            "seconds",
-            "est. cost",
-        ],
-        rows,
-    )
+    head = ["stage", "model", "requests", "prompt tokens", "completion tokens", "seconds"]
+    head.append("est. cost")
+    if t.reasoning_tokens:  # a thinking model: how much of the completion was thinking
+        head.insert(5, "of which thinking")
+        thought = [*(s.reasoning_tokens for s in t.stages), t.reasoning_tokens]
+        rows = [[*r[:5], f"{n:,}", *r[5:]] for r, n in zip(rows, thought, strict=True)]
+    table = Table(head, rows)
     if t.priced:
         exported = data.funnel.exported
         per_row = f"; {t.cost / exported:.6g} per exported row" if exported and t.cost else ""
@@ -319,5 +315,7 @@ def summary(data: ReportData) -> list[str]:
         top = ", ".join(f"{v.verb} {v.count}" for v in d.verbs[:5]) or "none found"
         lines.append(f"diversity: median ROUGE-L {d.median_rouge:.3f}; top verbs: {top}")
     cost = f"; estimated cost {t.cost:.4g}" if t.cost is not None else ""
-    lines.append(f"tokens: {t.prompt_tokens:,} prompt + {t.completion_tokens:,} completion{cost}")
+    thinking = f" ({t.reasoning_tokens:,} thinking)" if t.reasoning_tokens else ""
+    completion = f"{t.completion_tokens:,} completion{thinking}"
+    lines.append(f"tokens: {t.prompt_tokens:,} prompt + {completion}{cost}")
     return lines

@@ -126,6 +126,7 @@ class RunDir:
             "requests": 0,
             "prompt_tokens": 0,
             "completion_tokens": 0,
+            "reasoning_tokens": 0,
             "elapsed_s": 0.0,
             "invocations": 0,
             "endpoints": {},
@@ -135,6 +136,10 @@ class RunDir:
                 continue
             add_usage(total, line)
         return total
+
+    def reasoning_seen(self) -> bool:
+        """Whether any answer of this run so far carried reasoning (the ledger counted some)."""
+        return any(int(line.get("reasoning_tokens", 0)) > 0 for line in read_jsonl(self.usage))
 
     # -- settings and stats ---------------------------------------------------------------
 
@@ -157,8 +162,8 @@ class RunDir:
 
 def add_usage(total: dict[str, Any], line: dict[str, Any]) -> None:
     """Add one ledger line (or another total) into `total`."""
-    for key in ("requests", "prompt_tokens", "completion_tokens"):
-        total[key] += int(line.get(key, 0))
+    for key in ("requests", "prompt_tokens", "completion_tokens", "reasoning_tokens"):
+        total[key] = total.get(key, 0) + int(line.get(key, 0))
     total["elapsed_s"] = round(total["elapsed_s"] + float(line.get("elapsed_s", 0.0)), 3)
     total["invocations"] += int(line.get("invocations", 0))
     for url, counts in (line.get("endpoints") or {}).items():

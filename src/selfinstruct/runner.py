@@ -29,6 +29,7 @@ from .llm.base import Backend, Completion, GenerationParams, Prompt
 from .llm.factory import backend_settings, resolve_model
 from .rundir import RunDir, add_usage
 from .runstate import RunState
+from .thinking import REASONING_TRUNCATED, TruncationNotice, room_for_thinking
 
 R = TypeVar("R")
 R_contra = TypeVar("R_contra", contravariant=True)
@@ -114,6 +115,8 @@ class StageLog:
         self._clock = time.monotonic()
         self._last_commit = -interval  # the first batch is committed at once
         self._invocation_counted = False
+        self.notice: TruncationNotice | None = None
+        """Says once when answers were cut off while thinking (a budget too small for it)."""
         self.bar = tqdm(
             total=total, initial=min(done, total), unit=unit, desc=stage, disable=not progress
         )
@@ -132,6 +135,8 @@ class StageLog:
         held.rejected += rejected
         held.counts.update(counts)
         held.advance += advance
+        if self.notice is not None:
+            self.notice.note(counts.get(REASONING_TRUNCATED, 0))
         if completions:
             batch = _usage_of(completions)
             add_usage(self.usage, batch)
@@ -166,6 +171,8 @@ class StageLog:
             "prompt_tokens": held["prompt_tokens"],
             "completion_tokens": held["completion_tokens"],
         }
+        if held["reasoning_tokens"]:
+            line["reasoning_tokens"] = held["reasoning_tokens"]
         if not self._invocation_counted:
             line["invocations"], self._invocation_counted = 1, True
         if held["endpoints"]:
@@ -181,6 +188,8 @@ class StageLog:
         shown = dict(self._postfix(self.counts)) if self._postfix is not None else {}
         prompt, completion = self.usage["prompt_tokens"], self.usage["completion_tokens"]
         shown["tokens"] = f"{prompt + completion:,}"
+        if self.usage["reasoning_tokens"]:
+            shown["thinking"] = f"{self.usage['reasoning_tokens']:,}"
         cost = cost_of(prompt, completion, *self.prices)
         if cost is not None:
             shown["cost"] = f"{cost:,.4g}"
@@ -194,6 +203,7 @@ class StageLog:
             "requests": usage["requests"],
             "prompt_tokens": usage["prompt_tokens"],
             "completion_tokens": usage["completion_tokens"],
+            "reasoning_tokens": usage["reasoning_tokens"],
             "stopped": stopped,
         }
         if usage["endpoints"]:
@@ -232,6 +242,7 @@ def _usage_of(completions: Sequence[Completion]) -> dict[str, Any]:
         "requests": len(completions),
         "prompt_tokens": sum(c.prompt_tokens for c in completions),
         "completion_tokens": sum(c.completion_tokens for c in completions),
+        "reasoning_tokens": sum(c.reasoning_tokens for c in completions),
         "elapsed_s": 0.0,
         "invocations": 0,
         "endpoints": endpoints,
@@ -282,6 +293,7 @@ async def run_model_stage(
         await resolve_model(backend)
         chat = state.chat(backend)
         stage, settings = make_stage(chat)
+        stage = room_for_thinking(state, backend, stage)
         backend_id = backend_settings(backend, chat)
         state.claim(name, {**state.config.data_settings(name), **backend_id, **settings})
     counts: Counter[str] = Counter()
@@ -298,12 +310,15 @@ async def run_model_stage(
     stopped = "complete"
     try:
         if stage is not None:
+            log.notice = TruncationNotice(name, state.config.backend, stage.params)
             await Runner(stage, backend, log, state.config.backend.concurrency).run(todo)
     except BaseException as exc:
         stopped = stop_reason(exc)
         raise
     finally:
         stats = log.close(stopped)
+        if stage is not None:
+            state.record_requests(name, backend, stage.params)
     return stats
 
 

@@ -104,6 +104,8 @@ class RunState:
     def claim(self, stage: str, settings: dict[str, Any]) -> None:
         """Record the settings `stage` runs with; refuse others than recorded unless --force."""
         settings = {**self.config.data_settings("run"), **settings}
+        if self.config.backend.reasoning != "auto":  # off changes the answers, keep the records
+            settings["reasoning"] = self.config.backend.reasoning
         recorded = self.meta.get("settings", {}).get(stage)
         if recorded is not None and recorded != settings and not self.config.force:
             changes = [
@@ -118,6 +120,18 @@ class RunState:
             )
         if recorded != settings:
             self.meta.setdefault("settings", {})[stage] = settings
+            self.rundir.write_meta(self.meta)
+
+    def record_requests(self, stage: str, backend: Any, params: Any) -> None:
+        """Note in run.json what `stage`'s requests carried: their token budget and how they were
+        adapted to the endpoint (a fact of the run, not a setting: no rerun is refused by it)."""
+        sent = getattr(backend, "sent_parameters", None)
+        facts: dict[str, Any] = {"max_tokens": params.max_tokens}
+        if self.config.backend.reasoning != "auto":
+            facts["reasoning"] = self.config.backend.reasoning
+        facts.update(sent() if callable(sent) else {})
+        if self.meta.get("requests", {}).get(stage) != facts:
+            self.meta.setdefault("requests", {})[stage] = facts
             self.rundir.write_meta(self.meta)
 
     def _check_identity(self) -> None:

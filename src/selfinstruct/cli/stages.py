@@ -158,15 +158,22 @@ def bootstrap_line(result: Any) -> str:
     return (
         f"bootstrap: {result.accepted}/{s['target']} instructions in {result.out_dir} "
         f"(+{result.new} this run; {s['candidates']} candidates, {s['rejected']} rejected; "
-        f"stopped: {result.stopped})"
+        f"stopped: {result.stopped}{cut_while_thinking(s)})"
     )
+
+
+def cut_while_thinking(stats: dict[str, Any]) -> str:
+    """The end of a stage's line when answers were cut off inside the thinking, else ""."""
+    n = stats.get("reasoning_truncated", 0)
+    return f"; {n} answers cut off while thinking (reasoning_truncated)" if n else ""
 
 
 def classify_line(result: Any) -> str:
     s = result.stats
     return (
         f"classify: {result.classified}/{s['instructions']} instructions labelled (+{result.new} "
-        f"this run; {s['classification']} classification, {s['unparseable']} unparseable answers)"
+        f"this run; {s['classification']} classification, {s['unparseable']} unparseable answers"
+        f"{cut_while_thinking(s)})"
     )
 
 
@@ -174,7 +181,8 @@ def instances_line(result: Any) -> str:
     s = result.stats
     return (
         f"instances: {s['kept']} kept of {s['generated']} generated for {s['tasks_kept']}/"
-        f"{s['tasks']} tasks (+{result.new} tasks this run; dropped: {s['dropped'] or 'none'})"
+        f"{s['tasks']} tasks (+{result.new} tasks this run; dropped: {s['dropped'] or 'none'}"
+        f"{cut_while_thinking(s)})"
     )
 
 
@@ -183,7 +191,8 @@ def judge_line(result: Any) -> str:
     scores = ", ".join(f"{k}: {v}" for k, v in s["by_score"].items())
     return (
         f"judge: {result.judged}/{s['instances']} instances scored (+{result.new} this run; "
-        f"by score {scores}; {s['unparseable']} unparseable; mean {s['mean_score']})"
+        f"by score {scores}; {s['unparseable']} unparseable; mean {s['mean_score']}"
+        f"{cut_while_thinking(s)})"
     )
 
 

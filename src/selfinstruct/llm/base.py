@@ -54,11 +54,13 @@ class Completion:
 
 @dataclass
 class Usage:
-    """Token usage summed over a run."""
+    """Token usage summed over a run; `reasoning_tokens` are the part of completion tokens spent
+    thinking."""
 
     requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    reasoning_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -68,6 +70,7 @@ class Usage:
         self.requests += 1
         self.prompt_tokens += completion.prompt_tokens
         self.completion_tokens += completion.completion_tokens
+        self.reasoning_tokens += completion.reasoning_tokens
 
     def since(self, before: Usage) -> Usage:
         """What was spent after `before` (a copy taken earlier with `dataclasses.replace`)."""
@@ -75,6 +78,7 @@ class Usage:
             self.requests - before.requests,
             self.prompt_tokens - before.prompt_tokens,
             self.completion_tokens - before.completion_tokens,
+            self.reasoning_tokens - before.reasoning_tokens,
         )
 
 

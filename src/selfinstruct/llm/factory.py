@@ -46,6 +46,7 @@ def backend_from_config(config: BackendConfig) -> Backend:
             retry_budget=config.retry_budget,
             max_attempts=config.max_attempts,
             server=config.server,
+            reasoning=config.reasoning,
         )
 
     def load() -> Backend:
@@ -56,6 +57,7 @@ def backend_from_config(config: BackendConfig) -> Backend:
             adapter=config.adapter,
             batch_size=config.batch_size,
             chat=True if config.chat is None else config.chat,
+            reasoning=config.reasoning,
         )
 
     return DeferredBackend(load)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ..errors import BackendError
 from .responses import error_detail, mask, shorten
 from .retry import quota_reset, retry_after
 
@@ -48,6 +49,17 @@ class Failure:
     """Seconds until the endpoint's spent x-ratelimit quota resets."""
     malformed: bool = False
     status: int | None = None
+    detail: str = ""
+    """The server's own words (its error message, key masked), for a caller that adapts to it."""
+
+
+class Refused(BackendError):
+    """A request the server refused for good (4xx); `status` and `detail` say how, so a caller
+    may change the request and send it again (`request_shape.py`)."""
+
+    def __init__(self, message: str, status: int | None, detail: str) -> None:
+        super().__init__(message)
+        self.status, self.detail = status, detail
 
 
 def refusal(
@@ -57,7 +69,9 @@ def refusal(
     detail = error_detail(body, key)
     said = f"answered {status} ({detail})" if detail else f"answered {status}"
     wait = retry_after(headers)
-    verdict = Failure(said, "", status=status, retry_after=wait, pause=quota_reset(headers))
+    verdict = Failure(
+        said, "", status=status, retry_after=wait, pause=quota_reset(headers), detail=detail
+    )
     verdict.throttle = wait is not None or status == 429
     if status == 429:
         verdict.hint = RATE_LIMIT_HINT

@@ -31,10 +31,11 @@ import openai
 
 from ..errors import BackendError, ConfigError
 from .base import BackendInfo, Completion, GenerationParams, Prompt, Usage
-from .failures import Failure, dropped, garbled, refusal, timed_out
+from .failures import Failure, Refused, dropped, garbled, refusal, timed_out
 from .fleet import Endpoint, Fleet, parse_base_urls
 from .gate import Gate
 from .lanes import LANE_SIZE, Lanes
+from .request_shape import RequestShape
 from .responses import Malformed, mask, parse_completion, parse_models
 from .retry import RetryPolicy, quota_reset
 from .servers import NEUTRAL, detect
@@ -45,6 +46,8 @@ except ImportError:  # pragma: no cover - depends on the installed openai
     import httpx  # type: ignore[no-redef]
 
 T = TypeVar("T")
+Body = dict[str, Any] | Callable[[], dict[str, Any]] | None
+"""A request body, or a function giving it when it is sent (see `_sample`)."""
 log = logging.getLogger(__name__)
 
 OPENAI_URL = "https://api.openai.com/v1"
@@ -52,6 +55,10 @@ NO_KEY = "sk-no-key"
 """Placeholder key for self-hosted servers that ask for none (some insist on a header)."""
 CONNECT_TIMEOUT = 10.0
 """Seconds to open a connection: a host that takes longer is treated as down."""
+REASONING_MODES = ("auto", "off", "keep")
+"""--reasoning: send nothing extra; ask the server not to think; keep the thinking (as auto)."""
+ADAPT_LIMIT = 8
+"""Refusals one request adapts to (a parameter renamed or dropped each time) before giving up."""
 MALFORMED_LIMIT = 4
 """Garbled 2xx answers one request takes before it gives up (a wrong URL should fail fast)."""
 _PARSERS = (lambda data: parse_completion(data, False), lambda data: parse_completion(data, True))
@@ -93,6 +100,7 @@ class OpenAIBackend:
         cooldown: tuple[float, float] = (5.0, 30.0),
         http_client: Any = None,
         server: str = "auto",
+        reasoning: str = "auto",
     ) -> None:
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
@@ -116,6 +124,11 @@ class OpenAIBackend:
             raise ConfigError(f"server must be auto or one of {sorted(NEUTRAL)}, got {server!r}")
         self.server = server
         """The kind of server (see `servers.py`); "auto" asks /v1/models on first use."""
+        if reasoning not in REASONING_MODES:
+            raise ConfigError(f"reasoning must be one of {REASONING_MODES}, got {reasoning!r}")
+        self.reasoning = reasoning
+        self._shape: RequestShape | None = None
+        """What requests carry for thinking and what the endpoint refused (set on first use)."""
         self.usage = Usage()
         self.usage_by_endpoint = {url: Usage() for url in urls}
         self.retries = 0
@@ -210,22 +223,46 @@ class OpenAIBackend:
         )
         return client, http
 
+    @property
+    def shape(self) -> RequestShape:
+        """The request fields as the endpoint takes them (known once the server kind is)."""
+        if self._shape is None:
+            self._shape = RequestShape(self.server, self.info.model, self.reasoning)
+        return self._shape
+
+    def sent_parameters(self) -> dict[str, Any]:
+        """How requests were adapted to the endpoint (renamed, dropped, reasoning fields)."""
+        return self.shape.sent() if self._shape is not None else {}
+
     async def _sample(self, prompt: Prompt, args: dict[str, Any]) -> Completion:
-        """One completion of one prompt."""
+        """One completion of one prompt, adapted to what the endpoint refuses."""
         chat = not isinstance(prompt, str)
         body = {"model": self.info.model, ("messages" if chat else "prompt"): prompt, **args}
         path = "/chat/completions" if chat else "/completions"
-        completion, url = await self._call(path, body, _PARSERS[chat])
-        if self._key != NO_KEY and self._key in completion.text:
+        sent: list[dict[str, Any]] = []
+
+        def shaped() -> dict[str, Any]:  # shaped when sent: what earlier refusals taught
+            sent.append(self.shape.apply(body, chat))
+            return sent[-1]
+
+        for attempt in range(ADAPT_LIMIT):
+            try:
+                completion, url = await self._call(path, shaped, _PARSERS[chat])
+                break
+            except Refused as exc:
+                learnt = self.shape.learn(exc.status, exc.detail, sent[-1] if sent else ())
+                unchanged = not sent or self.shape.apply(body, chat) == sent[-1]
+                if attempt + 1 == ADAPT_LIMIT or (not learnt and unchanged):
+                    raise
+        if self._key != NO_KEY and self._key in completion.text + completion.reasoning:
             completion.text = mask(completion.text, self._key)  # a server echoing the request
+            completion.reasoning = mask(completion.reasoning, self._key)
         completion.endpoint = url
         self.usage.add(completion)
         self.usage_by_endpoint[url].add(completion)
         return completion
 
-    async def _call(
-        self, path: str, body: dict[str, Any] | None, parse: Callable[[bytes], T]
-    ) -> tuple[T, str]:
+    async def _call(self, path: str, body: Body, parse: Callable[[bytes], T]) -> tuple[T, str]:
         """Send until some endpoint answers well: (the parsed answer, that endpoint's URL)."""
         attempts, malformed, first_failure = 0, 0, None
         while True:
@@ -239,7 +276,8 @@ class OpenAIBackend:
             if not isinstance(outcome, Failure):
                 return outcome, endpoint.url
             if not outcome.retry:
-                raise BackendError(f"{endpoint.url} {outcome.what}: {outcome.hint}")
+                message = f"{endpoint.url} {outcome.what}: {outcome.hint}"
+                raise Refused(message, outcome.status, outcome.detail)
             now = time.monotonic()
             first_failure = now if first_failure is None else first_failure
             malformed += outcome.malformed
@@ -257,16 +295,18 @@ class OpenAIBackend:
         endpoint: Endpoint,
         epoch: int,
         path: str,
-        body: dict[str, Any] | None,
+        body: Body,
         parse: Callable[[bytes], T],
     ) -> T | Failure:
         """One attempt on `endpoint`: its parsed answer, or why not; tells the fleet either way.
 
-        `body` is POSTed as JSON, or None for a GET; `cast_to=httpx.Response` makes the client
-        hand back the raw response whatever its body, so a garbled answer is ours to judge.
+        `body` is POSTed as JSON (a callable gives it as the endpoint takes it by now), or None
+        for a GET; `cast_to=httpx.Response` makes the client hand back the raw response whatever
+        its body, so a garbled answer is ours to judge.
         """
         lane = self._lanes.take(endpoint.url)
         client = lane.client
+        body = body() if callable(body) else body
         if body is None:
             request = client.get(path, cast_to=httpx.Response)
         elif _POST_TAKES_BYTES:

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from .base import Completion
+from .reasoning import estimate_reasoning_tokens, merge_reasoning, split_reasoning
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _TAG = re.compile(r"<[^>]*>")
@@ -26,13 +27,19 @@ class Malformed(Exception):
 
 
 def parse_completion(data: bytes, chat: bool) -> Completion:
-    """The first choice of a /completions or /chat/completions response body."""
+    """The first choice of a /completions or /chat/completions response body.
+
+    The answer and the thinking come apart (`reasoning.py`): a chat message's `reasoning` or
+    `reasoning_content` field, and inline thinking in either kind of text.
+    """
     choice, body = _first_choice(_json(data))
+    field = ""
     if chat:
         message = choice.get("message")
         if not isinstance(message, dict):
             raise Malformed("a choice without a message")
         text = message.get("content")
+        field = _reasoning_field(message)
     else:
         text = choice.get("text")
     if text is None and chat:
@@ -42,12 +49,28 @@ def parse_completion(data: bytes, chat: bool) -> Completion:
     usage = body.get("usage")
     usage = usage if isinstance(usage, dict) else {}
     reason = choice.get("finish_reason")
+    answer, inline = split_reasoning(clean_text(text))
+    reasoning = merge_reasoning(clean_text(field), inline)
+    completion_tokens = _count(usage.get("completion_tokens"))
+    details = usage.get("completion_tokens_details")
+    said = _count(details.get("reasoning_tokens")) if isinstance(details, dict) else 0
     return Completion(
-        text=clean_text(text),
+        text=answer,
         finish_reason="length" if reason in ("length", "max_tokens") else "stop",
         prompt_tokens=_count(usage.get("prompt_tokens")),
-        completion_tokens=_count(usage.get("completion_tokens")),
+        completion_tokens=completion_tokens,
+        reasoning=reasoning,
+        reasoning_tokens=said or estimate_reasoning_tokens(completion_tokens, answer, reasoning),
     )
+
+
+def _reasoning_field(message: dict[str, Any]) -> str:
+    """The thinking a server's reasoning parser put beside the content (vLLM, llama.cpp, ...)."""
+    for name in ("reasoning_content", "reasoning"):
+        value = message.get(name)
+        if isinstance(value, str) and value.strip():
+            return value
+    return ""
 
 
 def parse_model_ids(data: bytes) -> list[str]:

@@ -10,6 +10,7 @@ from typing import Any
 from ..errors import BackendError
 from .base import BackendInfo, Completion, GenerationParams, Prompt, Usage
 from .model_files import default_device, load_causal_lm, load_tokenizer, require
+from .reasoning import split_reasoning
 
 
 class TransformersBackend:
@@ -29,6 +30,7 @@ class TransformersBackend:
         dtype: Any = None,
         batch_size: int = 8,
         chat: bool = True,
+        reasoning: str = "auto",
     ) -> None:
         torch = require("torch", "torch", "the transformers backend", "local")
         self.device = device or default_device()
@@ -51,6 +53,10 @@ class TransformersBackend:
             extra={"device": self.device, "adapter": adapter or ""},
         )
         self.usage = Usage()
+        self.template_kwargs = (
+            {"enable_thinking": False, "thinking": False} if reasoning == "off" else {}
+        )
+        """--reasoning off: what the chat template is told (Qwen3 and DeepSeek-style switches)."""
         self._lock = threading.Lock()
 
     async def acomplete(
@@ -81,7 +87,7 @@ class TransformersBackend:
                 "(completion templates) instead of chat messages"
             )
         return self.tokenizer.apply_chat_template(
-            list(prompt), tokenize=False, add_generation_prompt=True
+            list(prompt), tokenize=False, add_generation_prompt=True, **self.template_kwargs
         )
 
     def _generate_batch(
@@ -132,7 +138,7 @@ class TransformersBackend:
         eos.add(self.tokenizer.pad_token_id)
         cut = next((i for i, t in enumerate(ids) if t in eos), None)
         used = ids if cut is None else ids[:cut]
-        text = self.tokenizer.decode(used, skip_special_tokens=True)
+        text, reasoning = split_reasoning(self.tokenizer.decode(used, skip_special_tokens=True))
         finish = "stop" if cut is not None else "length"
         for stop in params.stop:
             pos = text.find(stop)
@@ -140,7 +146,14 @@ class TransformersBackend:
                 text, finish = text[:pos], "stop"
         if finish == "length" and len(ids) < params.max_tokens:
             finish = "stop"  # ended by a stop string that the generate() call matched
-        return Completion(text, finish, prompt_tokens, len(used) + (cut is not None))
+        generated = len(used) + (cut is not None)
+        thought = len(
+            self.tokenizer.encode(reasoning, add_special_tokens=False) if reasoning else []
+        )
+        return Completion(
+            text, finish, prompt_tokens, generated,
+            reasoning=reasoning, reasoning_tokens=min(thought, generated),
+        )  # fmt: skip
 
 
 class OpenAIPenalties:
