@@ -229,6 +229,8 @@ class _Loop:
 
         Returns True when the target is reached.
         """
+        if self.pool is None:  # _start builds it before the first request goes out
+            raise RuntimeError("bootstrap: an answer came before the pool was built")
         accepted: list[MachineInstruction] = []
         rejected: list[Rejection] = []
         used: list[Completion] = []  # answers after the one that reaches the target go unbooked,

@@ -108,10 +108,11 @@ def _fonts(language: str) -> Iterator[None]:
     import matplotlib
 
     family = cjk_font() if language == "zh" else None
-    rc = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False}
-    if family is not None:
-        rc["font.family"] = [family, "DejaVu Sans"]
-    with matplotlib.rc_context(rc):
+    with matplotlib.rc_context(
+        {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False}
+    ):
+        if family is not None:
+            matplotlib.rcParams["font.family"] = [family, "DejaVu Sans"]
         yield
 
 
@@ -245,9 +246,13 @@ def _lengths(fig: Any, d: ReportData) -> None:
     for ax, (title, mine, theirs) in zip(
         fig.subplots(1, 3),
         [
-            ("instruction", s.machine.instruction_lengths, seeds and seeds.instruction_lengths),
-            ("input", s.machine.input_lengths, seeds and seeds.input_lengths),
-            ("output", s.machine.output_lengths, seeds and seeds.output_lengths),
+            (
+                "instruction",
+                s.machine.instruction_lengths,
+                seeds.instruction_lengths if seeds else None,
+            ),
+            ("input", s.machine.input_lengths, seeds.input_lengths if seeds else None),
+            ("output", s.machine.output_lengths, seeds.output_lengths if seeds else None),
         ],
         strict=True,
     ):
