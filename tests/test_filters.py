@@ -27,7 +27,9 @@ zh = InstructionFilter(FilterConfig(language="zh"))
         ("Explain what a mapping function does.", None),  # whole words only
         ("Give a detailed plotline for a mystery novel.", None),
         ("Write a program that sorts numbers quickly.", "write_a_program"),
-        ('"Quote" the following famous line correctly.', "starts_with_punctuation"),
+        ('"Quote" the following famous line correctly.', None),  # a quoted term, closed
+        ('"Explain why the sky appears blue.', "starts_with_punctuation"),  # a stray quote
+        ("(Optional) Explain why the sky is blue.", None),
         ("Écris un poème sur la mer, s'il te plaît.", "non_english_start"),
         ("", "empty"),
     ],
@@ -44,12 +46,29 @@ def test_english_filters(text: str, reason: str | None) -> None:
         ("根据下面的图片写一段描述。", "blacklisted_keyword"),
         ("编写一个程序计算斐波那契数列。", "write_a_program"),
         ("Please translate this sentence into 中文.", "mostly_latin"),
-        ("“引号”开头的指令是不允许的。", "starts_with_punctuation"),
+        ("“双减”政策对中小学生的课外生活有什么影响？", None),  # a quoted term opens it
+        ("《红楼梦》的主要人物有哪些？请简要介绍。", None),  # a title
+        ("「解释」一下光合作用的过程。", None),
+        ("【选做】写一首关于秋天的诗。", None),
+        ("（选做）写一首关于秋天的诗。", None),
+        ("“引号开头却不闭合的指令。", "starts_with_punctuation"),
+        ("，逗号开头的指令是不允许的。", "starts_with_punctuation"),
         ("字" * 301, "too_long"),
     ],
 )
 def test_chinese_filters(text: str, reason: str | None) -> None:
     assert zh(text) == reason
+
+
+def test_strict_start_is_the_originals_first_character_rule() -> None:
+    for language, text in (
+        ("en", '"Hamlet" is a play; summarize its story.'),
+        ("zh", "《红楼梦》讲了什么？"),
+    ):
+        lenient = InstructionFilter(FilterConfig(language=language))
+        strict = InstructionFilter(FilterConfig(language=language, strict_start=True))
+        assert lenient(text) is None
+        assert strict(text) in ("starts_with_punctuation", "non_english_start")
 
 
 def test_blacklist_is_configurable() -> None:

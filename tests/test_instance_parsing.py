@@ -199,7 +199,7 @@ def rendered(draw: st.DrawFn) -> tuple[str, bool, str, list[Pair]]:
     examples = []
     for _ in range(draw(st.integers(1, 5))):
         inp = draw(value) if need_input or draw(st.booleans()) else ""
-        examples.append((inp, draw(value)))
+        examples.append((inp, draw(line if classification else value)))  # a label is one line
 
     def field(labels: tuple[str, ...], text: str) -> str:
         label = draw(st.sampled_from(labels))

@@ -31,6 +31,7 @@ from .sync import run_sync
 from .templates import require_user_template
 
 STOP_OK = ("target_reached", "token_budget")
+UNWRAPPED = "unwrapped"  # the count of candidates read without their chat formatting
 
 
 @dataclass
@@ -86,7 +87,9 @@ class _Loop:
         self.config = c = state.config.bootstrap
         self.machine = [m.instruction for m in state.machine]
         counts: Counter[str] = Counter(accepted=len(self.machine))
-        counts.update(r.reason for r in state.rundir.read_rejections())
+        rejections = state.rundir.read_rejections()
+        counts.update(r.reason for r in rejections)
+        counts[UNWRAPPED] = sum(r.unwrapped for r in (*state.machine, *rejections))
         self.log = StageLog(
             state.rundir,
             "bootstrap",
@@ -257,21 +260,25 @@ class _Loop:
                 verdict = self.pool.judge(text, cand.truncated)
                 if verdict is not None:
                     rejected.append(verdict.rejection(text, request))
+                    rejected[-1].unwrapped = cand.unwrapped
                 else:
                     accepted.append(self.pool.accept(text, request, chosen))
+                    accepted[-1].unwrapped = cand.unwrapped
                     self._last_productive = max(self._last_productive, request)
             self._pool_len_after[request] = len(self.machine)
         counts = Counter(r.reason for r in rejected)
         counts["accepted"] += len(accepted)
+        counts[UNWRAPPED] += sum(r.unwrapped for r in (*accepted, *rejected))
         self.log.append(accepted, rejected, counts, used, advance=len(accepted))
         return len(self.machine) >= self.config.num_instructions
 
     def _summary(self, counts: Counter[str]) -> dict[str, Any]:
-        rejected = {k: v for k, v in counts.items() if k != "accepted" and v}
+        rejected = {k: v for k, v in counts.items() if k not in ("accepted", UNWRAPPED) and v}
         return {
             "target": self.config.num_instructions,
             "candidates": counts["accepted"] + sum(rejected.values()),
             "accepted": counts["accepted"],
+            UNWRAPPED: counts[UNWRAPPED],
             "rejected": sum(rejected.values()),
             "rejected_by_reason": dict(sorted(rejected.items())),
             "language": self.state.language,
@@ -290,5 +297,5 @@ def shortfall(result: BootstrapResult, target: int) -> str | None:
 
 
 def _postfix(counts: Counter[str]) -> dict[str, str]:
-    candidates = sum(counts.values())
+    candidates = sum(v for k, v in counts.items() if k != UNWRAPPED)
     return {"accept": f"{counts['accepted'] / candidates:.0%}" if candidates else "-"}

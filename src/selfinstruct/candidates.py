@@ -2,15 +2,19 @@
 
 Two splitters: ours, lenient (any of the usual item markers, bullets, full-width digits), and
 the original Self-Instruct code's, strict (an item starts only at a new line, digits, at most
-one space, then ". "), for runs that reproduce the original. A response cut off by max_tokens
-loses its last candidate (Alpaca's rule) or all of them (the original's).
+one space, then ". "), for runs that reproduce the original. The lenient one also reads chat
+formatting (unwrap.py): decoration, labels and titles come off each item, and the remark that
+ends a list is no part of its last item; the strict one keeps every item as written. A response
+cut off by max_tokens loses its last candidate (Alpaca's rule) or all of them (the original's).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
+
+from .unwrap import closing_remark, cut_remark, unwrap
 
 Truncation = Literal["last", "response"]
 Capitalize = Literal["keep", "first", "lower_rest"]
@@ -31,6 +35,8 @@ class Candidate:
     text: str
     number: int | None
     truncated: bool = False
+    unwrapped: bool = False
+    """The model decorated it (markdown, quotes, a label or title): `text` is without."""
 
 
 def split_candidates(
@@ -56,7 +62,7 @@ def split_candidates(
         items = _split_lenient(response, first_number, continued)
     if items and finish_reason == "length":
         cut = items if truncation == "response" else items[-1:]
-        items = items[: len(items) - len(cut)] + [Candidate(c.text, c.number, True) for c in cut]
+        items = items[: len(items) - len(cut)] + [replace(c, truncated=True) for c in cut]
     return items
 
 
@@ -77,15 +83,34 @@ def recase(text: str, capitalize: Capitalize) -> str:
 def _split_lenient(response: str, first_number: int, continued: bool) -> list[Candidate]:
     text = f"{first_number}. {response.lstrip()}" if continued else response
     matches = list(_ITEM.finditer(text))
-    items: list[Candidate] = []
+    items: list[tuple[str, int | None]] = []
     for i, match in enumerate(matches):
-        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-        body = " ".join(text[match.end() : end].split())
-        number = int(match.group(1).translate(_FULLWIDTH))
-        items.append(Candidate(body, number))
+        last = i + 1 == len(matches)
+        raw = text[match.end() : matches[i + 1].start() if not last else len(text)]
+        body = _last_item(raw) if last else " ".join(raw.split())
+        items.append((body, int(match.group(1).translate(_FULLWIDTH))))
     if not matches and not continued:
-        items = [Candidate(line, None) for line in _bullet_lines(response)]
-    return items
+        items = [(line, None) for line in _bullet_lines(response)]
+    return [_read(body, number) for body, number in items]
+
+
+def _read(body: str, number: int | None) -> Candidate:
+    """One item as its instruction, and whether decoration came off (spacing aside)."""
+    text = unwrap(body)
+    return Candidate(text, number, unwrapped=text != body.strip())
+
+
+def _last_item(raw: str) -> str:
+    """The last item's text: up to a blank line, without the remark lines that close a list."""
+    lines = raw.strip().replace("\r\n", "\n").split("\n")
+    kept: list[str] = []
+    for line in lines:
+        if not line.strip():
+            break  # what follows a blank line after the last item is the list's ending
+        kept.append(line)
+    while len(kept) > 1 and closing_remark(kept[-1]):
+        kept.pop()
+    return cut_remark(" ".join(" ".join(kept).split()))
 
 
 def _split_strict(response: str, first_number: int, continued: bool) -> list[Candidate]:
@@ -108,9 +133,20 @@ def _number(digits: str) -> int | None:
 
 
 def _bullet_lines(response: str) -> list[str]:
-    """Lines of an unnumbered list, without bullets; a line ending in ':' is a preamble."""
-    lines = (" ".join(line.strip().lstrip("-*•·").split()) for line in response.splitlines())
+    """Lines of an unnumbered list, without bullets; preambles and closing remarks left out.
+
+    When some lines carry a bullet, only those are items; a line ending in ':' is a preamble.
+    """
+    rows = [line.strip() for line in response.splitlines() if line.strip()]
+    bulleted = [row for row in rows if _BULLET.match(row)]
+    if not bulleted:  # plain lines: the ones after the list may be its closing remark
+        while rows and closing_remark(rows[-1]):
+            rows.pop()
+    lines = (" ".join(_BULLET.sub("", row, count=1).split()) for row in bulleted or rows)
     return [line for line in lines if line and not line.endswith((":", "："))]
+
+
+_BULLET = re.compile(r"^(?:[-•·‣▪]|\*(?!\*))[ \t]*")
 
 
 _FULLWIDTH = str.maketrans("０１２３４５６７８９", "0123456789")

@@ -107,12 +107,17 @@ ORIGINAL_YES = ("Yes", "yes", "YES")
 """The original code's whole test for a classification task: the stripped answer is one of these."""
 
 
+CHAT_MAX_TOKENS = 16
+"""A chat model's budget: room for "Yes, this is a classification task." or a JSON answer."""
+
+
 def params_for(chat: bool, seed: int, style: str = "ours") -> GenerationParams:
-    """Greedy and short: the answer is one word (a chat model may add a little)."""
+    """Greedy and short: the answer is one word (a chat model may add a little, or answer JSON:
+    `{"是否分类任务": "否"}` takes a dozen tokens)."""
     if style == "original":
         return GenerationParams(max_tokens=3, temperature=0.0, stop=("\n", "Task"), seed=seed)
     if chat:
-        return GenerationParams(max_tokens=8, temperature=0.0, seed=seed)
+        return GenerationParams(max_tokens=CHAT_MAX_TOKENS, temperature=0.0, seed=seed)
     return GenerationParams(max_tokens=5, temperature=0.0, stop=("\n",), seed=seed)
 
 

@@ -152,8 +152,10 @@ class BootstrapConfig(Section):
     max_tokens: int = opt(1024, "max tokens per bootstrap response", ge=1)
     list_style: Literal["ours", "original"] = opt(
         "ours",
-        "numbered-list dialect: ours (lenient item markers), or the original code's (prompt "
-        "ends on '9.', its four stop sequences, items split only at a new line + '9. ')",
+        "numbered-list dialect: ours (lenient item markers; chat formatting read: markdown, "
+        "quotes, labels, titles and closing remarks taken off, a closed opening quote or title "
+        "mark allowed), or the original code's (prompt ends on '9.', its four stop sequences, "
+        "items split only at a new line + '9. ', kept as written, its first-character rule)",
     )
     truncation: Literal["last", "response"] = opt(
         "last",
@@ -264,6 +266,13 @@ class InstancesConfig(Section):
         "(the original's)",
         flag="instance-keep",
     )
+    parse: Literal["ours", "original"] = opt(
+        "ours",
+        "how answers are read: ours (JSON, markdown, Chinese labels, headings, closing remarks; "
+        "our filters) or the original code's (prepare_for_finetuning.py's splitting at "
+        "'Example' and 'Class label:', and its filters)",
+        flag="instance-parse",
+    )
 
 
 class JudgeConfig(Section):
@@ -339,6 +348,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "frequency_penalty": 0.0,
             "stop": "original",
             "keep": "sample",
+            "parse": "original",
             "max_input_chars": 100_000,
             "max_output_chars": 100_000,
         },

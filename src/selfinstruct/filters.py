@@ -25,6 +25,21 @@ ZH_BLACKLIST = (
 )  # fmt: skip
 _ZH_PROGRAM = ("编写一个程序", "写一个程序", "编写程序")
 _PUNCTUATION = set(string.punctuation) | set("，。！？；：、“”‘’（）《》【】…—·「」『』")
+OPENINGS = {
+    "zh": {
+        "《": "》",
+        "“": "”",
+        "「": "」",
+        "『": "』",
+        "（": "）",
+        "【": "】",
+        "‘": "’",
+        "(": ")",
+    },
+    "en": {'"': '"', "“": "”", "‘": "’", "(": ")"},
+}
+"""First characters that open a title or a quoted term ("《红楼梦》的…", '"Hamlet" is …'): kept
+when the text closes them, unless `strict_start` (the original's first-character rule)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +53,7 @@ class FilterConfig:
     max_chars: int = 300
     blacklist: tuple[str, ...] | None = None
     max_latin_share: float = 0.5
+    strict_start: bool = False
 
     def __post_init__(self) -> None:
         if self.language not in ("en", "zh"):
@@ -77,9 +93,16 @@ class InstructionFilter:
             return reason
         if self._blacklist is not None and self._blacklist.search(text):
             return "blacklisted_keyword"
-        if text[0] in _PUNCTUATION:
+        if text[0] in _PUNCTUATION and not self._opens(text):
             return "starts_with_punctuation"
         return None
+
+    def _opens(self, text: str) -> bool:
+        """Whether `text` opens with a title or quote mark that it closes later."""
+        if self.config.strict_start:
+            return False
+        close = OPENINGS[self.config.language].get(text[0])
+        return close is not None and close in text[1:]
 
     def blacklisted(self, text: str) -> str | None:
         """The first blacklisted keyword in `text`, for reporting."""
@@ -94,7 +117,7 @@ class InstructionFilter:
             return "too_long"
         if text.startswith("Write a program"):
             return "write_a_program"
-        if not text[0].isascii():
+        if not text[0].isascii() and not self._opens(text):
             return "non_english_start"
         return None
 

@@ -18,6 +18,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .instance_json import json_examples
+from .instance_values import is_no_input, value_of
+from .unwrap import without_example_remark
+
 INPUT, OUTPUT = "input", "output"
 UNPARSEABLE, TRUNCATED = "unparseable", "truncated"
 
@@ -31,12 +35,10 @@ _SPACE = re.compile(r"\s*")
 _MARKS = re.compile(r"[*_]*")
 _HEADING_WORD = re.compile(r"(?:example|instance|示例|例子|样例|例)[\s#]*\d+", re.I)
 _HEADING_ENDS = frozenset(("", ":", "：", ".", ")", "、", "．", "）"))
+_HEADING_GLUE = re.compile(r"[*_]{0,2}[ \t]*[:：.)、．）\-–—]?[ \t]*[*_]{0,2}[ \t]*")
 _TASK = re.compile(r"(?:task|任务)[\s\d*_]*[:：]", re.I)
+_INLINE_OUTPUT = re.compile(r"(?<=[\s|→])[*_]{0,2}(?:Output|OUTPUT|输出)[*_]{0,2}[ \t]?[:：]")
 _EMPHASIS_AS_SPACE = str.maketrans("*_", "  ")
-_NO_INPUT = {
-    "", "none", "<none>", "(none)", "n/a", "na", "no input", "<noinput>", "<no input>", "-",
-    "无", "（无）", "(无)", "无输入", "没有", "空", "<无>",
-}  # fmt: skip
 
 
 def _label_pattern(outputs: tuple[str, ...]) -> re.Pattern[str]:
@@ -46,7 +48,7 @@ def _label_pattern(outputs: tuple[str, ...]) -> re.Pattern[str]:
         return "|".join(re.escape(n) for n in sorted(labels, key=len, reverse=True))
 
     kinds = rf"(?P<{INPUT}>{alt(_INPUT_LABELS)})|(?P<{OUTPUT}>{alt(outputs)})"
-    return re.compile(rf"(?:{kinds})[\s*_]*[:：]", re.I)
+    return re.compile(rf"(?:{kinds})(?:[ \t]?[0-9]{{1,2}})?[\s*_]*[:：]", re.I)
 
 
 _LABEL = {
@@ -108,8 +110,12 @@ def parse_instances(
     that leaves the fewest inputs without an output wins (`_pair`), so a response that mixes
     examples with and without an Input line pairs each input with its own output.
     """
+    pairs = json_examples(text, classification)
+    if pairs is not None:
+        return [_example_of(inp, out) for inp, out in pairs]
     body = _cut_at_next_task(text, _LABEL[classification], instruction)
     sections = _sections(body, _LABEL[classification])
+    _drop_closing_remark(sections)
     tail = sections[-1].fields[-1] if sections[-1].fields else None
     if finish_reason == "length" and not classification and tail and tail.kind == INPUT:
         tail.opens = True  # its output never came; it is not the input of the output before it
@@ -118,7 +124,7 @@ def parse_instances(
         groups = _pair(section.fields, classification)
         if not groups and section.headed:
             examples.append(ParsedExample("", "", UNPARSEABLE))  # a heading with nothing under it
-        examples += [_example(g) for g in groups]
+        examples += [_example(g, classification) for g in groups]
     if not examples and not classification and body.strip():
         examples = [ParsedExample("", body.strip())]  # a bare answer: one example, no input
     if finish_reason == "length" and examples:
@@ -195,6 +201,27 @@ def _value_start(line: str, pos: int) -> int:
     return pos
 
 
+def _heading_field(line: str, label: re.Pattern[str]) -> str | None:
+    """The field after a heading on the same line ("Example 1: Input: x" -> "Input: x")."""
+    pos = _LEAD.match(line).end()
+    word = _HEADING_WORD.match(line, pos)
+    if word is None:
+        return None
+    rest = line[_HEADING_GLUE.match(line, word.end()).end() :]
+    return rest if rest and _read_field(rest, label) is not None else None
+
+
+def _split_inline(found: _Field) -> list[_Field]:
+    """An input line that also holds its output ("Input: 2 km Output: 2000 m") as two fields."""
+    value = found.lines[0]
+    match = _INLINE_OUTPUT.search(value) if found.kind == INPUT else None
+    if match is None or not value[: match.start()].strip():
+        return [found]
+    inp = value[: match.start()].rstrip(" \t|→,;，；-–—")
+    out = _Field(OUTPUT, [value[_value_start(value, match.end()) :]], False)
+    return [_Field(INPUT, [inp], found.opens), out]
+
+
 def _sections(body: str, label: re.Pattern[str]) -> list[_Section]:
     """Fields in order, split at example headings; unlabelled lines continue the last field."""
     sections = [_Section(headed=False)]
@@ -202,10 +229,14 @@ def _sections(body: str, label: re.Pattern[str]) -> list[_Section]:
         if _is_heading(line):
             sections.append(_Section(headed=True))
             continue
+        rest = _heading_field(line, label)
+        if rest is not None:
+            sections.append(_Section(headed=True))
+            line = rest
         current = sections[-1]
         found = _read_field(line, label)
         if found is not None:
-            current.fields.append(found)
+            current.fields += _split_inline(found)
         elif current.fields:
             current.fields[-1].lines.append(line)
     return sections
@@ -237,32 +268,27 @@ def _pair(fields: list[_Field], classification: bool) -> list[list[_Field]]:
     return groups
 
 
-def _example(group: list[_Field]) -> ParsedExample:
-    """An example from its fields; no output at all makes it unparseable."""
-    values = {f.kind: _value(f.lines) for f in group}
-    raw_input = values.get(INPUT, "")
-    inp = "" if _clean_marker(raw_input) in _NO_INPUT else raw_input
-    if OUTPUT not in values:
+def _drop_closing_remark(sections: list[_Section]) -> None:
+    """The last field ends before a remark about the examples ("I hope these help!")."""
+    last = next((s.fields[-1] for s in reversed(sections) if s.fields), None)
+    if last is not None:
+        last.lines = without_example_remark(last.lines)
+
+
+def _example(group: list[_Field], classification: bool) -> ParsedExample:
+    """An example from its fields (no output: unparseable); a label line followed by lines of
+    no Input field ("Class label: No" / "Review: ...") has those as its input, prefix and all."""
+    values = {f.kind: value_of(f.lines) for f in group}
+    label = values.get(OUTPUT)
+    if classification and INPUT not in values and label and "\n" in label:
+        head, rest = label.split("\n", 1)
+        values[OUTPUT], values[INPUT] = head.strip(), rest.strip()
+    return _example_of(values.get(INPUT, ""), values.get(OUTPUT))
+
+
+def _example_of(raw_input: str, output: str | None) -> ParsedExample:
+    """An example from its input and output; no output makes it unparseable."""
+    inp = "" if is_no_input(raw_input) else raw_input
+    if output is None:
         return ParsedExample(inp, "", UNPARSEABLE)
-    return ParsedExample(inp, values[OUTPUT])
-
-
-def _value(lines: list[str]) -> str:
-    """Join a field's lines, trimming blank edges and markdown emphasis left around the value."""
-    text = "\n".join(lines).strip()
-    for mark in ("**", "__"):
-        if not (text.startswith(mark) or text.endswith(mark)):
-            continue
-        count = text.count(mark)
-        if count == 2 and len(text) > 4 and text.startswith(mark) and text.endswith(mark):
-            text = text[2:-2].strip()  # "**y**"
-        elif count % 2 and text.startswith(mark):
-            text = text[2:].strip()  # "**y": emphasis opened and never closed
-        elif count % 2 and text.endswith(mark):
-            text = text[:-2].strip()  # "y**" left by "**Output: y**"
-    return text
-
-
-def _clean_marker(value: str) -> str:
-    """An input as compared with the no-input markers ("None.", "无。")."""
-    return value.strip().strip("。.").strip().lower()
+    return ParsedExample(inp, output)

@@ -28,6 +28,7 @@ from .instance_filters import (
     filter_task,
     rejection_rows,
 )
+from .instance_original import filter_original, parse_original
 from .instance_parsing import ParsedExample, parse_instances
 from .instance_prompts import LABELS, MAX_EXAMPLES, InstancePrompts, Labels
 from .llm.base import Backend, Completion, GenerationParams, Prompt
@@ -85,19 +86,15 @@ class InstancesStage:
     name: str = "instances"
     hard: dict[str, HardCasesRecord] = field(default_factory=dict)
     """Answers to the hard-case requests (`--hard-cases`), by instruction."""
+    original: bool = False
+    """Read answers and filter them as the original code does (`--instance-parse original`)."""
 
     def build_prompt(self, record: MachineInstruction) -> Prompt:
         return self.prompts.render(record.instruction, self.labels[record.instruction])
 
     def process(self, record: MachineInstruction, completion: Completion) -> Outcome:
         classification = self.labels[record.instruction]
-        parsed = parse_instances(
-            completion.text,
-            classification=classification,
-            finish_reason=completion.finish_reason,
-            instruction=record.instruction,
-        )
-        result = filter_task(record.instruction, parsed, self.filters)
+        parsed, result = self._read(record.instruction, completion, classification)
         if self.sample is not None:
             key = f"keep:{self.seed}:{record.instruction}"
             result = keep_sample(result, self.sample, random.Random(key))
@@ -117,6 +114,23 @@ class InstancesStage:
         if hard is not None and classification:
             line = add_hard_cases(line, rows, hard, self.filters)
         return Outcome(kept=[line], rejected=rows, counts=counts_of(line))
+
+    def _read(
+        self, instruction: str, completion: Completion, classification: bool
+    ) -> tuple[list[ParsedExample], FilteredTask]:
+        """The examples of one answer, and what the filters keep of them."""
+        text, reason = completion.text, completion.finish_reason
+        if not self.original:
+            parsed = parse_instances(
+                text, classification=classification, finish_reason=reason, instruction=instruction
+            )
+            return parsed, filter_task(instruction, parsed, self.filters)
+        parsed = parse_original(text, classification=classification, finish_reason=reason)
+        result = filter_original(instruction, parsed)
+        extra = result.kept[self.filters.max_instances :]
+        result.dropped += [(ParsedExample(i.input, i.output), OVER_MAX) for i in extra]
+        result.kept = result.kept[: self.filters.max_instances]
+        return parsed, result
 
 
 UNCAPPED = 1_000_000
@@ -209,7 +223,10 @@ async def run_stage(state: RunState, backend: Backend) -> InstancesResult:
         sample = c.max_instances if c.keep == "sample" else None
         cap = UNCAPPED if sample else c.max_instances
         limits = InstanceFilterConfig(cap, c.max_input_chars, c.max_output_chars)
-        stage = InstancesStage(prompts, limits, labels, params, sample, state.config.seed)
+        stage = InstancesStage(
+            prompts, limits, labels, params, sample, state.config.seed,
+            original=c.parse == "original",
+        )  # fmt: skip
         return stage, {"templates": [text_digest(templates[k]) for k in (True, False)]}
 
     def summarize(counts: Counter[str]) -> dict[str, Any]:

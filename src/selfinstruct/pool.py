@@ -72,6 +72,7 @@ class Pool:
                 min_chars=config.min_chars,
                 max_chars=config.max_chars,
                 blacklist=tuple(config.blacklist) if config.blacklist is not None else None,
+                strict_start=config.list_style == "original",
             )
         )
         self.index = SimilarityIndex(

@@ -73,6 +73,9 @@ class MachineInstruction(_Record):
     )
     prompt_instructions: list[str] = Field(default_factory=list)
     is_classification: bool | None = None
+    unwrapped: bool = Field(
+        False, description="the model decorated it (markdown, quotes, a label): read without"
+    )
 
     _check = field_validator("instruction")(_not_blank)
 
@@ -86,6 +89,7 @@ class Rejection(_Record):
     detail: str | None = None
     score: float | None = Field(None, description="similarity to `similar` (similarity filters)")
     similar: str | None = Field(None, description="the pool entry the candidate was too close to")
+    unwrapped: bool = Field(False, description="read without the model's decoration")
 
 
 class TaskInstances(_Record):

@@ -44,6 +44,8 @@ class Funnel:
 
     requests: int = 0
     accepted: int = 0
+    unwrapped: int = 0
+    """Candidates read without their chat formatting (markdown, quotes, labels, titles)."""
     rejected: dict[str, int] = field(default_factory=dict)
     classified: int = 0
     unclassified: int = 0
@@ -79,6 +81,7 @@ def funnel(run: RunFiles) -> Funnel:
     f = Funnel(requests=int(run.usage.get("bootstrap", {}).get("requests", 0)))
     f.accepted = len(run.machine)
     f.rejected = _by_count(Counter(r.reason for r in run.rejections))
+    f.unwrapped = sum(m.unwrapped for m in run.machine) + sum(r.unwrapped for r in run.rejections)
     names = {m.instruction for m in run.machine}
     labels = [v for k, v in run.labels.items() if k in names]
     f.classified = len(labels)

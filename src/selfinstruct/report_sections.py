@@ -87,6 +87,9 @@ def _pct(n: int, of: int) -> str:
 def funnel_table(f: Funnel) -> Table:
     """Every step from requests to exported rows, each drop under the step it came from."""
     rows = [["bootstrap requests", f"{f.requests:,}", ""], ["candidates", f"{f.candidates:,}", ""]]
+    rows += [
+        ["  read without chat formatting", f"{f.unwrapped:,}", _pct(f.unwrapped, f.candidates)]
+    ]
     rows += [[f"  rejected: {k}", f"{v:,}", _pct(v, f.candidates)] for k, v in f.rejected.items()]
     rows += [
         ["accepted instructions", f"{f.accepted:,}", _pct(f.accepted, f.candidates)],

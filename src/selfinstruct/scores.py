@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
+
+from .json_text import read_json
 
 CORRECTNESS, HELPFULNESS = "correctness", "helpfulness"
 
@@ -59,6 +62,10 @@ class Scores:
 
 def parse_scores(text: str) -> Scores:
     """Correctness and helpfulness, 1-5 each, from a judge's answer; see the module docstring."""
+    if "{" in text:
+        scores = _from_json(read_json(text))
+        if scores is not None:
+            return scores
     found: dict[str, int] = {}
     loose: list[int] = []
     labelled = False
@@ -82,3 +89,34 @@ def parse_scores(text: str) -> Scores:
     if not labelled and len(found) == 1:  # one overall number
         found[HELPFULNESS] = found[CORRECTNESS]
     return Scores(found.get(CORRECTNESS), found.get(HELPFULNESS))
+
+
+def _from_json(value: Any) -> Scores | None:
+    """Both scores of a JSON answer (`{"correctness": 4, "helpfulness": 5}`, perhaps nested)."""
+    if not isinstance(value, dict):
+        return None
+    inner = next((v for v in value.values() if isinstance(v, dict)), None)
+    found: dict[str, int] = {}
+    for source in (value, inner or {}):
+        for key, item in source.items():
+            name = next(
+                (n for n, words in _LABELS.items() if str(key).strip().lower() in words), None
+            )
+            number = _score_of(item)
+            if name is not None and number is not None:
+                found.setdefault(name, number)
+    if len(found) < 2:
+        return None  # not both in JSON fields: the text reading decides
+    return Scores(found[CORRECTNESS], found[HELPFULNESS])
+
+
+def _score_of(item: Any) -> int | None:
+    if isinstance(item, bool):
+        return None
+    if isinstance(item, (int, float)) and item == int(item) and 1 <= item <= 5:
+        return int(item)
+    if isinstance(item, str):
+        match = _TOKEN.search(item)
+        if match and match.lastgroup in ("score", "zh"):
+            return int(match.group(match.lastgroup).translate(_DIGITS))
+    return None
