@@ -203,11 +203,11 @@ def _value_start(line: str, pos: int) -> int:
 
 def _heading_field(line: str, label: re.Pattern[str]) -> str | None:
     """The field after a heading on the same line ("Example 1: Input: x" -> "Input: x")."""
-    pos = _LEAD.match(line).end()
+    pos = _skip(_LEAD, line)
     word = _HEADING_WORD.match(line, pos)
     if word is None:
         return None
-    rest = line[_HEADING_GLUE.match(line, word.end()).end() :]
+    rest = line[_skip(_HEADING_GLUE, line, word.end()) :]
     return rest if rest and _read_field(rest, label) is not None else None
 
 
