@@ -22,6 +22,8 @@ case "$MODE" in
       || "${PIP[@]}" -e ".[all]"
     # The llama.cpp OpenAI-compatible server compiles once, then pip's cache serves it.
     has "import llama_cpp.server" || "${PIP[@]}" "llama-cpp-python[server]>=0.3"
+    # The lint and type checkers scripts/test.sh runs before pytest (pinned in the dev extra).
+    has "import mypy, ruff" || "${PIP[@]}" -e ".[dev]"
     ;;
   *) echo "usage: $0 [demo|all]" >&2; exit 2 ;;
 esac

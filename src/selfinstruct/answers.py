@@ -68,7 +68,7 @@ def _read_line(text: str) -> bool | None:
         return False
     if _EN_YES.match(s):
         return True
-    zh = s[_ZH_SUBJECT.match(s).end() :] if _ZH_SUBJECT.match(s) else s
+    zh = s[subject.end() :] if (subject := _ZH_SUBJECT.match(s)) else s
     if zh.startswith(_ZH_NO):
         return False
     if zh.startswith(_ZH_YES):

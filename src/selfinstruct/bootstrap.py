@@ -90,7 +90,8 @@ class _Loop:
         counts: Counter[str] = Counter(accepted=len(self.machine))
         rejections = state.rundir.read_rejections()
         counts.update(r.reason for r in rejections)
-        counts[UNWRAPPED] = sum(r.unwrapped for r in (*state.machine, *rejections))
+        counts[UNWRAPPED] = sum(m.unwrapped for m in state.machine)
+        counts[UNWRAPPED] += sum(r.unwrapped for r in rejections)
         self.log = StageLog(
             state.rundir,
             "bootstrap",
@@ -232,9 +233,8 @@ class _Loop:
 
     def _fold(self, batch: list[tuple[int, Completion]]) -> bool:
         """Filter the candidates of consecutive answers, in order; append the books once.
-
-        Returns True when the target is reached.
-        """
+        Returns True when the target is reached."""
+        assert self.pool is not None, "the pool is built (in _start) before any answer comes"
         accepted: list[MachineInstruction] = []
         rejected: list[Rejection] = []
         used: list[Completion] = []  # answers after the one that reaches the target go unbooked,
@@ -271,7 +271,7 @@ class _Loop:
             self._pool_len_after[request] = len(self.machine)
         counts = Counter(r.reason for r in rejected)
         counts["accepted"] += len(accepted)
-        counts[UNWRAPPED] += sum(r.unwrapped for r in (*accepted, *rejected))
+        counts[UNWRAPPED] += sum(a.unwrapped for a in accepted) + sum(r.unwrapped for r in rejected)
         self.log.append(accepted, rejected, counts, used, advance=len(accepted))
         return len(self.machine) >= self.config.num_instructions
 

@@ -119,7 +119,7 @@ def _split_strict(response: str, first_number: int, continued: bool) -> list[Can
     matches = list(_ORIGINAL_ITEM.finditer(text))
     starts = [0] + [m.end() for m in matches]
     ends = [m.start() for m in matches] + [len(text)]
-    numbers: list[int | None] = [first_number] + [_number(m.group(1)) for m in matches]
+    numbers: list[int | None] = [first_number, *(_number(m.group(1)) for m in matches)]
     items = [
         Candidate(" ".join(text[s:e].split()), n)
         for s, e, n in zip(starts, ends, numbers, strict=True)

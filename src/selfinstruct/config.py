@@ -36,7 +36,7 @@ def opt(
 
     `allowed` words the values the field takes when its type alone does not say it well.
     """
-    extra = {"flag": flag, "data": data, "allowed": allowed}
+    extra: dict[str, Any] = {"flag": flag, "data": data, "allowed": allowed}
     return Field(default, description=help, json_schema_extra=extra, **bounds)
 
 

@@ -83,9 +83,11 @@ def read_config_mapping(path: Path) -> dict[str, Any]:
 
 def _toml() -> Any:
     """tomllib (Python 3.11+), or tomli on 3.10."""
-    try:
+    import sys
+
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    else:  # pragma: no cover - Python 3.10
         try:
             import tomli as tomllib
         except ModuleNotFoundError:

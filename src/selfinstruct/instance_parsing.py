@@ -154,15 +154,23 @@ def _same_task(echoed: str, instruction: str) -> bool:
     return bool(a) and (a in b or b in a or a[:40] == b[:40])
 
 
+def _skip(pattern: re.Pattern[str], line: str, pos: int = 0) -> int:
+    """Where a pattern that matches everywhere (perhaps nothing, as `_LEAD`) ends from `pos`."""
+    match = pattern.match(line, pos)
+    if match is None:
+        raise ValueError(f"pattern {pattern.pattern!r} must match the empty string")
+    return match.end()
+
+
 def _task_label_end(line: str) -> int | None:
     """Where the text of a "Task:" / "**Task 3:**" / "任务：" line starts, or None."""
-    match = _TASK.match(line, _LEAD.match(line).end())
+    match = _TASK.match(line, _skip(_LEAD, line))
     return match.end() if match else None
 
 
 def _is_heading(line: str) -> bool:
     """An example heading: "Example 1", "**Example 2:**", "示例 1：", "例2", "4."."""
-    pos = _LEAD.match(line).end()
+    pos = _skip(_LEAD, line)
     word = _HEADING_WORD.match(line, pos)
     match = word or _NUMBER.match(line, pos)
     if match is None:
@@ -173,10 +181,10 @@ def _is_heading(line: str) -> bool:
 
 def _read_field(line: str, label: re.Pattern[str]) -> _Field | None:
     """A field line such as "Input: x", "**Output:** y", "- 输入：x", "1. Input: x", or None."""
-    pos = _LEAD.match(line).end()
+    pos = _skip(_LEAD, line)
     number = _NUMBER.match(line, pos)
     if number:
-        pos = _LEAD.match(line, number.end()).end()
+        pos = _skip(_LEAD, line, number.end())
     match = label.match(line, pos)
     if match is None:
         return None
@@ -186,20 +194,20 @@ def _read_field(line: str, label: re.Pattern[str]) -> _Field | None:
 
 def _value_start(line: str, pos: int) -> int:
     """Skip the space after a label and the emphasis that closes it ("**Output:** y")."""
-    pos = _SPACE.match(line, pos).end()
-    marks = _MARKS.match(line, pos).end()
+    pos = _skip(_SPACE, line, pos)
+    marks = _skip(_MARKS, line, pos)
     if marks > pos and (marks == len(line) or line[marks].isspace()):
-        pos = _SPACE.match(line, marks).end()
+        pos = _skip(_SPACE, line, marks)
     return pos
 
 
 def _heading_field(line: str, label: re.Pattern[str]) -> str | None:
     """The field after a heading on the same line ("Example 1: Input: x" -> "Input: x")."""
-    pos = _LEAD.match(line).end()
+    pos = _skip(_LEAD, line)
     word = _HEADING_WORD.match(line, pos)
     if word is None:
         return None
-    rest = line[_HEADING_GLUE.match(line, word.end()).end() :]
+    rest = line[_skip(_HEADING_GLUE, line, word.end()) :]
     return rest if rest and _read_field(rest, label) is not None else None
 
 

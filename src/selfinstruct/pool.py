@@ -111,12 +111,14 @@ class Pool:
             return verdict
         decision = self.index.rejection(text)  # an accepted one's maximum is scored later
         if decision is not None:
-            similar = self.index.texts[decision.argmax]
+            pos = decision.argmax  # None only for an empty pool, which rejects nothing
+            similar = None if pos is None else self.index.texts[pos]
             return Verdict("too_similar", score=decision.max_score, similar=similar)
         if self.semantic is not None:
             meaning = self.semantic.check(text)
             if meaning.reject:
-                similar = self.semantic.texts[meaning.argmax]
+                pos = meaning.argmax
+                similar = None if pos is None else self.semantic.texts[pos]
                 return Verdict("too_similar_semantic", score=meaning.max_score, similar=similar)
         return None
 

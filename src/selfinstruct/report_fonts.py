@@ -77,10 +77,11 @@ def fonts(language: str) -> Iterator[None]:
     import matplotlib
 
     family = cjk_font() if language == "zh" else None
-    rc = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False}
-    if family is not None:
-        rc["font.family"] = [family, "DejaVu Sans"]
-    with matplotlib.rc_context(rc):
+    with matplotlib.rc_context(
+        {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False}
+    ):
+        if family is not None:
+            matplotlib.rcParams["font.family"] = [family, "DejaVu Sans"]
         yield
 
 

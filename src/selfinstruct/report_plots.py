@@ -206,9 +206,13 @@ def _lengths(fig: Any, d: ReportData) -> None:
     for ax, (title, mine, theirs) in zip(
         fig.subplots(1, 3),
         [
-            ("instruction", s.machine.instruction_lengths, seeds and seeds.instruction_lengths),
-            ("input", s.machine.input_lengths, seeds and seeds.input_lengths),
-            ("output", s.machine.output_lengths, seeds and seeds.output_lengths),
+            (
+                "instruction",
+                s.machine.instruction_lengths,
+                seeds.instruction_lengths if seeds else None,
+            ),
+            ("input", s.machine.input_lengths, seeds.input_lengths if seeds else None),
+            ("output", s.machine.output_lengths, seeds.output_lengths if seeds else None),
         ],
         strict=True,
     ):

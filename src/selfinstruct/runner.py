@@ -39,16 +39,19 @@ R_contra = TypeVar("R_contra", contravariant=True)
 class Outcome:
     """What one answer became: lines for the stage's file, rejected lines, and named counts."""
 
-    kept: list[BaseModel] = field(default_factory=list)
-    rejected: list[BaseModel] = field(default_factory=list)
+    kept: Sequence[BaseModel] = field(default_factory=list)
+    rejected: Sequence[BaseModel] = field(default_factory=list)
     counts: Mapping[str, int] = field(default_factory=dict)
 
 
 class ModelStage(Protocol[R_contra]):
     """A stage the runner can drive: pure prompt building and answer processing."""
 
-    name: str
-    params: GenerationParams
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def params(self) -> GenerationParams: ...
 
     def build_prompt(self, record: R_contra) -> Prompt: ...
 

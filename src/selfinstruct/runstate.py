@@ -167,8 +167,8 @@ def _settle_seeds(
     if seeds is not None:
         return list(seeds), "<in-memory>"
     recorded = meta.get("seeds")
-    reuse = "seeds" not in config.model_fields_set and isinstance(recorded, str)
-    if reuse and (recorded in BUNDLED or Path(recorded).is_file()):
+    reuse = "seeds" not in config.model_fields_set
+    if reuse and isinstance(recorded, str) and (recorded in BUNDLED or Path(recorded).is_file()):
         return load_seeds(recorded), recorded
     return load_seeds(config.seeds), config.seeds
 

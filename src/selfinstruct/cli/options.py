@@ -37,10 +37,12 @@ def add_options(
     keep = None if fields is None else set(fields)
     for section in sections:
         model = RunConfig.model_fields[section].annotation
-        group = parser.add_argument_group(section, model.__doc__)  # type: ignore[union-attr]
-        for name in model.model_fields:  # type: ignore[union-attr]
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise TypeError(f"RunConfig.{section} is not a section of options")
+        group = parser.add_argument_group(section, model.__doc__)
+        for name in model.model_fields:
             if keep is None or name in keep:
-                _add(group, model, name)  # type: ignore[arg-type]
+                _add(group, model, name)
     parser.add_argument(
         "--config", metavar="FILE", help="TOML or YAML file of options (see --dump-config)"
     )

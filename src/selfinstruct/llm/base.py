@@ -101,8 +101,11 @@ class Backend(Protocol):
     prompt 0's n completions, then prompt 1's, ...).
     """
 
-    info: BackendInfo
-    usage: Usage
+    @property
+    def info(self) -> BackendInfo: ...
+
+    @property
+    def usage(self) -> Usage: ...
 
     async def acomplete(
         self, prompts: Sequence[Prompt], params: GenerationParams

@@ -8,7 +8,7 @@ float rounding included; only the work is cut, by bounds that never skip an entr
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -95,7 +95,7 @@ class SimilarityIndex:
             part = seqs[(slice_no - first) % slices :: slices]
             if slice_no == 0:
                 self._local.add_many(part)
-            else:
+            elif self._pool is not None:  # slices > 1 only with a pool
                 self._pool.add_many(slice_no - 1, part)
         return list(range(first, len(self._texts)))
 
@@ -105,7 +105,7 @@ class SimilarityIndex:
         slices = 1 if self._pool is None else self._pool.size + 1
         if pos % slices == 0:
             self._local.add(seq)
-        else:
+        elif self._pool is not None:  # slices > 1 only with a pool
             self._pool.add(pos % slices - 1, seq)
         return pos
 
@@ -156,7 +156,7 @@ class SimilarityIndex:
         results += [r[0] for r in self._pool.receive()]
         return self._merge_best(results)
 
-    def _merge_best(self, results: list[tuple[float, int | None]]) -> tuple[float, int | None]:
+    def _merge_best(self, results: Sequence[tuple[float, int | None]]) -> tuple[float, int | None]:
         best, where = 0.0, None
         for slice_no, (score, local) in enumerate(results):
             if local is None:

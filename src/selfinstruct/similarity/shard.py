@@ -70,9 +70,9 @@ class Shard:
         tail = self._tail
         if tail.count + len(new) < self.tail_size:
             for seq in new:
-                keys = bag_key_list(seq)
-                tail.add(keys)
-                self._lens.append(len(keys))
+                entry = bag_key_list(seq)
+                tail.add(entry)
+                self._lens.append(len(entry))
             return
         keys, lens = many_bag_keys(new)
         self._lens.extend(lens)

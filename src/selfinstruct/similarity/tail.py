@@ -20,7 +20,7 @@ class Growable:
     __slots__ = ("buf", "size")
 
     def __init__(self, dtype: type, capacity: int = 16) -> None:
-        self.buf = np.empty(capacity, dtype=dtype)
+        self.buf: np.ndarray = np.empty(capacity, dtype=dtype)
         self.size = 0
 
     def _reserve(self, end: int) -> None:

@@ -79,9 +79,12 @@ class ShardPool:
         self._pending[worker_no].extend(seqs)
 
     def _send(self, proc: subprocess.Popen[bytes], message: tuple[object, ...]) -> None:
+        stdin = proc.stdin
+        if stdin is None:  # start_worker always opens a pipe
+            raise RuntimeError("a similarity worker was started without a stdin pipe")
         try:
-            pickle.dump(message, proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            proc.stdin.flush()  # type: ignore[union-attr]
+            pickle.dump(message, stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            stdin.flush()
         except (BrokenPipeError, ValueError) as exc:
             raise self._died(proc) from exc
 
