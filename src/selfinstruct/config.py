@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .errors import ConfigError
+from .redact import redact_url
 
 ExportFormat = Literal["alpaca", "sharegpt", "messages", "prompt_completion"]
 SECTIONS = ("backend", "bootstrap", "classify", "instances", "judge", "export")
@@ -116,7 +117,7 @@ class BackendConfig(Section):
         for url in urls or []:
             problem = url_problem(url)
             if problem:
-                raise ValueError(f"{url!r}: {problem}")
+                raise ValueError(f"{redact_url(url)!r}: {problem}")
         return urls
 
     @model_validator(mode="after")

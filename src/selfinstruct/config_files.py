@@ -18,6 +18,7 @@ from pydantic.fields import FieldInfo
 
 from .config import SECTIONS, RunConfig, build_config, flat_options, merge, nest, option_meta
 from .errors import ConfigError
+from .redact import redact_text, redact_url
 
 
 def load_config_file(path: str | Path) -> RunConfig:
@@ -108,7 +109,7 @@ def describe_error(exc: ValidationError, source: str, *, as_flags: bool) -> str:
     given = f" = {json.dumps(err['input'], default=str)}" if "input" in err and loc else ""
     allowed = f"; allowed: {allowed_values(field[0].model_fields[field[1]])}" if field else ""
     message = str(err["msg"]).removeprefix("Value error, ")
-    return f"{source}: {key}{given}: {message}{allowed}"
+    return redact_text(f"{source}: {key}{given}: {message}{allowed}")
 
 
 def _field_at(loc: list[str]) -> tuple[type[BaseModel], str] | None:
@@ -173,6 +174,9 @@ def _bounds(info: FieldInfo) -> str:
 def dump_toml(config: RunConfig) -> str:
     """Every option, defaults included (None values are left out: None is every such default)."""
     data = config.model_dump(mode="json")
+    urls = data["backend"].get("base_url")
+    if urls:  # credentials are never written out: put them back by hand where needed
+        data["backend"]["base_url"] = [redact_url(url) for url in urls]
     lines = ["# selfinstruct run configuration (selfinstruct run --config FILE)"]
     for key, value in data.items():
         if key not in SECTIONS and value is not None:

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import SelfInstructError, Terminated
+from ..redact import redact_text
 
 # Each module defines `register(subparsers)`; a subcommand's handler returns an exit code.
 SUBCOMMAND_MODULES = ("seeds", "stages", "report", "finetune")
@@ -63,6 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def describe(exc: BaseException) -> str:
     """One line about an error, for a user (no traceback)."""
+    return redact_text(_describe(exc))
+
+
+def _describe(exc: BaseException) -> str:
     if isinstance(exc, SelfInstructError):
         return str(exc)
     if isinstance(exc, OSError):
