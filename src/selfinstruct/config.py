@@ -130,7 +130,7 @@ class BackendConfig(Section):
 class BootstrapConfig(Section):
     """The bootstrap loop; the defaults are the paper's and the reference code's."""
 
-    num_instructions: int = opt(100, "machine instructions to generate", ge=0, data=False)
+    num_instructions: int = opt(100, "machine instructions to generate", ge=1, data=False)
     token_budget: int | None = opt(None, "stop bootstrap after this many tokens", gt=0, data=False)
     patience: int = opt(
         200, "stop after this many requests in a row accept nothing (0: never)", ge=0, data=False

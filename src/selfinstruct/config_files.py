@@ -8,6 +8,7 @@ A file holds run-wide keys at the top level and one table per stage (`[bootstrap
 from __future__ import annotations
 
 import json
+import re
 import types
 import typing
 from pathlib import Path
@@ -76,10 +77,32 @@ def read_config_mapping(path: Path) -> dict[str, Any]:
     except ConfigError:
         raise
     except Exception as exc:  # TOMLDecodeError / YAMLError, without importing them up front
-        raise ConfigError(f"config file {path} is not valid {suffix[1:].upper()}: {exc}") from None
+        raise ConfigError(syntax_error(path, "TOML" if suffix == ".toml" else "YAML", exc)) from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path}: expected a table of options at the top level")
     return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+
+
+def syntax_error(path: Path, kind: str, exc: Exception) -> str:
+    """One line for a file that does not parse: file:line:column, what the parser expected."""
+    mark = getattr(exc, "problem_mark", None)  # YAML's MarkedYAMLError
+    if mark is not None:
+        problem = getattr(exc, "problem", None) or "cannot parse"
+        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and start is not None:
+            problem += f" ({context} started on line {start.line + 1})"
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}"
+    else:
+        text = " ".join(str(exc).split())
+        found = _TOML_AT.search(text)
+        line = getattr(exc, "lineno", None) or (found and found.group(1))
+        column = getattr(exc, "colno", None) or (found and found.group(2))
+        problem = _TOML_AT.sub("", text) or type(exc).__name__
+        where = f"{path}:{line}:{column}" if line else str(path)
+    return f"{where}: not valid {kind}: {' '.join(str(problem).split())}"
 
 
 def _toml() -> Any:

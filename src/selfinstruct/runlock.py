@@ -40,6 +40,8 @@ HEARTBEAT = 30.0
 STALE_AFTER = 150.0
 """Another host's lock whose mtime is older than this is stale (its holder died or hung up)."""
 log = logging.getLogger(__name__)
+command: list[str] | None = None
+"""The command line to record for this process (the CLI sets it); default: sys.argv."""
 
 
 @dataclass
@@ -109,6 +111,11 @@ def _take(path: Path) -> RunLock:
                 continue
             record = _parse(_read(fd))
             if not granted:
+                for _ in range(40):  # the holder may not have written its record yet
+                    if record is not None:
+                        break
+                    time.sleep(0.05)
+                    record = _parse(_read(fd))
                 raise RunDirBusy(_busy(path.parent, record, None))
             age = time.time() - os.fstat(fd).st_mtime
             if record and record.get("host") != socket.gethostname() and age < STALE_AFTER:
@@ -147,12 +154,12 @@ def _same_file(fd: int, path: Path) -> bool:
 
 
 def _record() -> dict[str, Any]:
-    argv = [_program(), *sys.argv[1:]]
-    command = redact_text(shlex.join(argv))
+    argv = command or [_program(), *sys.argv[1:]]
+    line = redact_text(shlex.join(argv))
     return {
         "pid": os.getpid(),
         "host": socket.gethostname(),
-        "command": command[:300],
+        "command": line[:300],
         "started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
     }
 

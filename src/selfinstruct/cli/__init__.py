@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from .. import sync
+    from .. import runlock, sync
+
+    runlock.command = ["selfinstruct", *(sys.argv[1:] if argv is None else argv)]
 
     previous = signal.getsignal(signal.SIGTERM)
     in_main = _on_main_thread()
