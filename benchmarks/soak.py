@@ -35,6 +35,7 @@ from typing import Any
 import psutil
 
 STUB = Path(__file__).resolve().parent.parent / "tests" / "openai_stub.py"
+SRC = STUB.parent.parent / "src"
 MB = 1024 * 1024
 FAULT_MIX = {"429": 0.3, "503": 0.15, "500": 0.1, "reset": 0.15, "truncated": 0.2, "stall": 0.1}
 """How the faulty share of requests splits between kinds of fault."""
@@ -184,7 +185,9 @@ def watch(proc: subprocess.Popen[bytes], books: Books, started: float, stop: thr
 def attempt(cmd: list[str], args: argparse.Namespace, books: Books, started: float, log: Path):
     """One start of the command: killed after `--kill-every` s (while kills remain), or done."""
     with log.open("ab") as sink:
-        proc = subprocess.Popen(cmd, stdout=sink, stderr=sink)
+        paths = [str(SRC), *filter(None, [os.environ.get("PYTHONPATH")])]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}  # this checkout's code
+        proc = subprocess.Popen(cmd, stdout=sink, stderr=sink, env=env)
         stop = threading.Event()
         sampler = threading.Thread(target=watch, args=(proc, books, started, stop), daemon=True)
         sampler.start()

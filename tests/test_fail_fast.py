@@ -117,7 +117,11 @@ def test_zero_instructions_are_refused_up_front(tmp_path: Path, capsys) -> None:
 @pytest.mark.parametrize(
     ("name", "text", "where"),
     [
-        ("bad.yaml", "out: x\nbootstrap:\n  threshold: [0.5, 0.6\nseed: 3\n", ":4:5: not valid YAML"),
+        (
+            "bad.yaml",
+            "out: x\nbootstrap:\n  threshold: [0.5, 0.6\nseed: 3\n",
+            ":4:5: not valid YAML",
+        ),
         ("bad.yml", "out: x\n\tseed: 3\n", ":2:1: not valid YAML"),
         ("bad.toml", 'out = "x"\n[bootstrap\nthreshold = 0.6\n', ":2:11: not valid TOML"),
         ("bad2.toml", "seed = \n", ":1:8: not valid TOML"),

@@ -88,9 +88,7 @@ def test_two_runs_started_together_one_finishes_the_other_is_refused(
     assert not (out / LOCK_NAME).exists()  # released when the winner finished
 
 
-def test_a_sigkilled_run_is_rerun_without_manual_cleanup(
-    tmp_path: Path, children, caplog
-) -> None:
+def test_a_sigkilled_run_is_rerun_without_manual_cleanup(tmp_path: Path, children, caplog) -> None:
     out = tmp_path / "run"
     with StubServer(latency=0.03) as server:
         argv = ["bootstrap", "--out", str(out), "--base-url", server.url, "--num-instructions",

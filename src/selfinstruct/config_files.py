@@ -77,7 +77,8 @@ def read_config_mapping(path: Path) -> dict[str, Any]:
     except ConfigError:
         raise
     except Exception as exc:  # TOMLDecodeError / YAMLError, without importing them up front
-        raise ConfigError(syntax_error(path, "TOML" if suffix == ".toml" else "YAML", exc)) from None
+        kind = "TOML" if suffix == ".toml" else "YAML"
+        raise ConfigError(syntax_error(path, kind, exc)) from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path}: expected a table of options at the top level")
     return {str(k).replace("-", "_"): v for k, v in data.items()}

@@ -15,6 +15,7 @@ from typing import Any
 
 from .errors import DataError
 from .jsonl import iter_jsonl, read_jsonl, validate_row, write_json_atomic
+from .redact import redact_url
 from .records import (
     ClassificationRecord,
     HardCasesRecord,
@@ -177,8 +178,8 @@ def add_usage(total: dict[str, Any], line: dict[str, Any]) -> None:
     total["elapsed_s"] = round(total["elapsed_s"] + float(line.get("elapsed_s", 0.0)), 3)
     total["invocations"] += int(line.get("invocations", 0))
     for url, counts in (line.get("endpoints") or {}).items():
-        mine = total["endpoints"].setdefault(
-            url, {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
+        mine = total["endpoints"].setdefault(  # a ledger from before URLs were redacted, too
+            redact_url(url), {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
         )
         for key in mine:
             mine[key] += int(counts.get(key, 0))
