@@ -74,7 +74,7 @@ def test_two_runs_started_together_one_finishes_the_other_is_refused(
                 "--no-progress", "--concurrency", "4"]  # fmt: skip
         procs = [spawn(children, *argv), spawn(children, *argv)]
         results = [(p.pid, *p.communicate(timeout=120)) for p in procs]
-        results = [(pid, p.returncode, o, e) for p, (pid, o, e) in zip(procs, results)]
+        results = [(pid, p.returncode, o, e) for p, (pid, o, e) in zip(procs, results, strict=True)]
     codes = sorted(p.returncode for p in procs)
     assert codes == [0, 2], results
     (winner,) = [r for r in results if r[1] == 0]

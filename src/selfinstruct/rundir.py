@@ -15,7 +15,6 @@ from typing import Any
 
 from .errors import DataError
 from .jsonl import iter_jsonl, read_jsonl, validate_row, write_json_atomic
-from .redact import redact_url
 from .records import (
     ClassificationRecord,
     HardCasesRecord,
@@ -24,6 +23,7 @@ from .records import (
     MachineInstruction,
     Rejection,
 )
+from .redact import redact_url
 
 
 @dataclass(frozen=True)
