@@ -47,7 +47,7 @@ def test_planted_credentials_are_sent_but_never_written_or_shown(tmp_path: Path)
     dead = f"http://bob:{OTHER}@127.0.0.1:{closed_port()}/v1?access_token={TOKEN}"
     with StubServer() as good, StubServer(fault_fn=lambda n: Fault.http(401)) as refusing:
         urls = f"{with_secrets(good.url)},{dead}"
-        common = ["--base-url", urls, "--no-progress"]
+        common = ["--base-url", urls]  # progress bars on: they are printed too
         printed = []
         code, text = cli("run", "--out", str(out), "--num-instructions", "4", *common)
         printed.append(text)

@@ -93,14 +93,6 @@ def release(lock: RunLock) -> None:
         os.close(lock.fd)  # closing drops the flock
 
 
-def holder_of(root: Path) -> dict[str, Any] | None:
-    """The record of whoever holds (or last held) the lock of `root`, for read-only callers."""
-    try:
-        return _parse(Path(root, LOCK_NAME).read_text(encoding="utf-8"))
-    except OSError:
-        return None
-
-
 def _take(path: Path) -> RunLock:
     for _ in range(20):  # the file may be removed and recreated between open and flock
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
