@@ -97,3 +97,15 @@ def test_connection_errors_quoting_the_url_are_redacted() -> None:
     failure = dropped(exc, "sk-key")
     assert PASSWORD not in failure.what and TOKEN not in failure.what
     assert "http://h:1/v1?token=***" in failure.what
+
+
+def test_a_real_server_is_reached_through_a_url_with_credentials(llama_server) -> None:
+    from selfinstruct.llm.base import GenerationParams, complete
+    from selfinstruct.llm.openai_backend import OpenAIBackend
+
+    url = with_secrets(llama_server.base_url)
+    backend = OpenAIBackend(model=llama_server.model, base_url=url, server="llama.cpp")
+    (answer,) = complete(backend, ["Say hi."], GenerationParams(max_tokens=8, temperature=0))
+    assert answer.completion_tokens > 0
+    assert answer.endpoint == redact_url(url) and PASSWORD not in answer.endpoint
+    assert PASSWORD not in repr(backend) and KEY not in repr(backend)
