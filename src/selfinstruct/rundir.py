@@ -91,7 +91,8 @@ class RunDir:
         A pool whose indexes repeat (two processes appended to it at once, before the run
         directory had its lock) is refused: resuming it would go on with two interleaved pools.
         """
-        path, rows, seen = self.machine_instructions, [], {}
+        path, rows = self.machine_instructions, []
+        seen: dict[int, int] = {}
         for number, row in iter_jsonl(path):
             record = validate_row(MachineInstruction, row, path, number)
             first = seen.setdefault(record.index, number)
