@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .candidates import recase, split_candidates
+from .candidates import Candidate, recase, split_candidates
 from .config import RunConfig
+from .json_answers import JsonAsk, candidates_from_json, json_ask, record_structured
 from .llm.base import Backend, Completion, GenerationParams
 from .llm.factory import backend_from_config, backend_settings, resolve_model
 from .pool import Pool
@@ -112,6 +113,7 @@ class _Loop:
             self.log.usage["prompt_tokens"] + self.log.usage["completion_tokens"]
         )
         self.pool: Pool | None = None
+        self.ask: JsonAsk | None = None
         self.seed_instructions = [t.instruction for t in state.seeds]
 
     async def _prepare(self) -> None:
@@ -138,6 +140,9 @@ class _Loop:
             frequency_penalty=c.frequency_penalty,
             stop=self.style.stop(),
         )
+        self.ask = json_ask(state, self.backend, chat, "json_bootstrap")
+        if self.ask is not None:
+            self.params = self.ask.params(self.params)
         settings = {
             **state.config.data_settings("bootstrap"),
             **backend_settings(self.backend, chat),
@@ -160,6 +165,7 @@ class _Loop:
         finally:
             if self.pool is not None:
                 self.pool.close()
+                record_structured(self.state, "bootstrap", self.backend)
             stats = self.log.close(stopped)
             self.state.forget("machine")
         await fill_scores(self.state)
@@ -204,7 +210,8 @@ class _Loop:
                 visible,
             )
             self._prompts_of[rid] = chosen
-            prompts.append(encode_prompt(chosen, self.style, self.template))
+            prompt = encode_prompt(chosen, self.style, self.template)
+            prompts.append(self.ask.prompt(prompt) if self.ask else prompt)
         params = replace(self.params, seed=self.state.config.seed * 1_000_003 + ids[0])
         return self.backend.acomplete(prompts, params)
 
@@ -237,14 +244,7 @@ class _Loop:
                 break
             used.append(completion)
             chosen = self._prompts_of.pop(request)
-            candidates = split_candidates(
-                completion.text,
-                first_number=len(chosen) + 1,
-                continued=not self.style.chat,
-                finish_reason=completion.finish_reason,
-                strict=self.style.original,
-                truncation=self.config.truncation,
-            )
+            candidates = self._candidates(completion, len(chosen) + 1)
             self.pool.prefetch(
                 [recase(c.text, self.config.capitalize) for c in candidates if not c.truncated]
             )
@@ -263,6 +263,17 @@ class _Loop:
         counts["accepted"] += len(accepted)
         self.log.append(accepted, rejected, counts, used, advance=len(accepted))
         return len(self.machine) >= self.config.num_instructions
+
+    def _candidates(self, completion: Completion, first_number: int) -> list[Candidate]:
+        """The instructions of one answer: from its JSON when JSON was asked for, else its text."""
+        text, finish, cut = completion.text, completion.finish_reason, self.config.truncation
+        listed = candidates_from_json(text, finish, cut) if self.ask else None
+        if listed is not None:
+            return listed
+        return split_candidates(
+            text, first_number=first_number, continued=not self.style.chat,
+            finish_reason=finish, strict=self.style.original, truncation=cut,
+        )  # fmt: skip
 
     def _summary(self, counts: Counter[str]) -> dict[str, Any]:
         rejected = {k: v for k, v in counts.items() if k != "accepted" and v}

@@ -18,6 +18,7 @@ from typing import Any
 from .answers import parse_yes_no
 from .config import RunConfig
 from .errors import ConfigError
+from .json_answers import JsonAsk, json_ask, label_from_json
 from .llm.base import Backend, ChatMessage, Completion, GenerationParams, Prompt
 from .llm.factory import backend_from_config
 from .records import ClassificationRecord, MachineInstruction, SeedTask, clip
@@ -155,15 +156,17 @@ class ClassifyStage:
     params: GenerationParams
     style: str = "ours"
     name: str = "classify"
+    ask: JsonAsk | None = None
+    """How to ask for the label as JSON (`--structured`), or None."""
 
     def build_prompt(self, record: MachineInstruction) -> Prompt:
-        return self.prompt.render(record.instruction)
+        prompt = self.prompt.render(record.instruction)
+        return self.ask.prompt(prompt) if self.ask else prompt
 
     def process(self, record: MachineInstruction, completion: Completion) -> Outcome:
-        if self.style == "original":
-            verdict: bool | None = completion.text.strip() in ORIGINAL_YES
-        else:
-            verdict = parse_yes_no(completion.text)
+        verdict = label_from_json(completion.text) if self.ask else None
+        if verdict is None:
+            verdict = self.read_text(completion.text)
         line = ClassificationRecord(
             instruction=record.instruction,
             index=record.index,
@@ -172,6 +175,12 @@ class ClassifyStage:
             fallback=verdict is None,
         )
         return Outcome(kept=[line], counts=counts_of(line))
+
+    def read_text(self, text: str) -> bool | None:
+        """The label of a text answer, as the style reads it (None: unparseable)."""
+        if self.style == "original":
+            return text.strip() in ORIGINAL_YES
+        return parse_yes_no(text)
 
 
 def counts_of(line: ClassificationRecord) -> Counter[str]:
@@ -192,7 +201,8 @@ async def run_stage(state: RunState, backend: Backend) -> ClassifyResult:
         examples = pick_examples(state.seeds, c.examples, state.config.seed)
         prompt = ClassifyPrompt.build(template, examples, state.language, chat)
         params = params_for(chat, state.config.seed, c.style)
-        stage = ClassifyStage(prompt, params, c.style)
+        ask = json_ask(state, backend, chat, "json_classify")
+        stage = ClassifyStage(prompt, ask.params(params) if ask else params, c.style, ask=ask)
         return stage, {"template": text_digest(template)}
 
     def summarize(counts: Counter[str]) -> dict[str, Any]:

@@ -100,6 +100,12 @@ class BackendConfig(Section):
         data=False,
     )
     chat: bool | None = opt(None, "chat messages, or plain completion prompts; default: chat")
+    structured: Literal["auto", "on", "off"] = opt(
+        "off",
+        "ask for JSON of each stage's schema (response_format, chat prompts only): auto where "
+        "the server takes it, else text; on: required; off: plain text answers",
+        data=False,
+    )
     price_input: float | None = opt(
         None, "price per million prompt tokens, for cost estimates", ge=0, data=False
     )

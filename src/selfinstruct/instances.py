@@ -30,6 +30,7 @@ from .instance_filters import (
 )
 from .instance_parsing import ParsedExample, parse_instances
 from .instance_prompts import LABELS, MAX_EXAMPLES, InstancePrompts, Labels
+from .json_answers import JsonAsk, instances_from_json, json_ask
 from .llm.base import Backend, Completion, GenerationParams, Prompt
 from .llm.factory import backend_from_config
 from .records import HardCasesRecord, InstancesRecord, MachineInstruction, clip
@@ -85,18 +86,24 @@ class InstancesStage:
     name: str = "instances"
     hard: dict[str, HardCasesRecord] = field(default_factory=dict)
     """Answers to the hard-case requests (`--hard-cases`), by instruction."""
+    ask: JsonAsk | None = None
+    """How to ask for the examples as JSON (`--structured`), or None."""
 
     def build_prompt(self, record: MachineInstruction) -> Prompt:
-        return self.prompts.render(record.instruction, self.labels[record.instruction])
+        classification = self.labels[record.instruction]
+        prompt = self.prompts.render(record.instruction, classification)
+        return self.ask.prompt(prompt, int(classification)) if self.ask else prompt
 
     def process(self, record: MachineInstruction, completion: Completion) -> Outcome:
         classification = self.labels[record.instruction]
-        parsed = parse_instances(
-            completion.text,
-            classification=classification,
-            finish_reason=completion.finish_reason,
-            instruction=record.instruction,
-        )
+        parsed = instances_from_json(completion.text, classification) if self.ask else None
+        if parsed is None:
+            parsed = parse_instances(
+                completion.text,
+                classification=classification,
+                finish_reason=completion.finish_reason,
+                instruction=record.instruction,
+            )
         result = filter_task(record.instruction, parsed, self.filters)
         if self.sample is not None:
             key = f"keep:{self.seed}:{record.instruction}"
@@ -209,7 +216,10 @@ async def run_stage(state: RunState, backend: Backend) -> InstancesResult:
         sample = c.max_instances if c.keep == "sample" else None
         cap = UNCAPPED if sample else c.max_instances
         limits = InstanceFilterConfig(cap, c.max_input_chars, c.max_output_chars)
-        stage = InstancesStage(prompts, limits, labels, params, sample, state.config.seed)
+        notes = ("json_instances_input_first", "json_instances_output_first")
+        ask = json_ask(state, backend, chat, "json_instances", notes)
+        params = ask.params(params) if ask else params
+        stage = InstancesStage(prompts, limits, labels, params, sample, state.config.seed, ask=ask)
         return stage, {"templates": [text_digest(templates[k]) for k in (True, False)]}
 
     def summarize(counts: Counter[str]) -> dict[str, Any]:
@@ -240,7 +250,8 @@ async def run_stage(state: RunState, backend: Backend) -> InstancesResult:
     def make_hard_stage(chat: bool) -> tuple[HardCasesStage, dict[str, Any]]:
         stage, settings = make_full_stage(chat)
         words = LABELS[state.language]
-        return HardCasesStage(hard_template or "", words, chat, stage.params), settings
+        params = replace(stage.params, json_schema=None)  # their answers stay text
+        return HardCasesStage(hard_template or "", words, chat, params), settings
 
     asks = [m for m in todo if c.hard_cases and labels[m.instruction] and m.instruction not in hard]
     if asks:  # the boundary requests first, so that each task's one line holds both answers

@@ -46,6 +46,7 @@ def backend_from_config(config: BackendConfig) -> Backend:
             retry_budget=config.retry_budget,
             max_attempts=config.max_attempts,
             server=config.server,
+            structured=config.structured,
         )
 
     def load() -> Backend:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .responses import error_detail, mask, shorten
 from .retry import quota_reset, retry_after
+from .structured import names_format
 
 RETRY_STATUSES = frozenset({408, 409, 425, 429})
 """Client-side statuses that ask to try again later."""
@@ -28,6 +29,8 @@ HINTS = {
     501: "the server does not implement {path}: switch between chat and completion mode",
 }
 """What to do about a status that retrying cannot fix."""
+FORMAT_STATUSES = frozenset({400, 422, 500})
+"""Statuses a server refuses a `response_format` with (llama-cpp-python: 500, its validator's)."""
 RATE_LIMIT_HINT = "the server keeps rate-limiting: lower --concurrency (concurrency= in Python)"
 
 
@@ -48,6 +51,8 @@ class Failure:
     """Seconds until the endpoint's spent x-ratelimit quota resets."""
     malformed: bool = False
     status: int | None = None
+    format_refused: bool = False
+    """The server refused the `response_format` sent: a fact about it, not a fault to retry."""
 
 
 def refusal(
@@ -59,7 +64,9 @@ def refusal(
     wait = retry_after(headers)
     verdict = Failure(said, "", status=status, retry_after=wait, pause=quota_reset(headers))
     verdict.throttle = wait is not None or status == 429
-    if status == 429:
+    if status in FORMAT_STATUSES and names_format(error_detail(body, key, 2000)):
+        verdict.hint, verdict.retry, verdict.format_refused = "use --structured off", False, True
+    elif status == 429:
         verdict.hint = RATE_LIMIT_HINT
     elif status in RETRY_STATUSES:
         verdict.hint = "check the server's logs"

@@ -38,6 +38,7 @@ from .lanes import LANE_SIZE, Lanes
 from .responses import Malformed, mask, parse_completion, parse_models
 from .retry import RetryPolicy, quota_reset
 from .servers import NEUTRAL, detect
+from .structured import FormatRefused, Negotiation
 
 try:  # openai >= 3 ships httpx2, older releases httpx; the API we use is the same
     import httpx2 as httpx
@@ -73,7 +74,8 @@ class OpenAIBackend:
     others take its work. The backend binds to the event loop it is first used in; a new loop
     gets fresh clients. An `http_client` passed in (an `httpx.AsyncClient`, e.g.
     `openai.DefaultAsyncHttpxClient(...)`) carries every endpoint's requests in one loop, and
-    `aclose` closes it.
+    `aclose` closes it. A request whose `params.json_schema` is set asks for JSON of that schema
+    in the `response_format` the endpoint takes (`structured.py`; `structured="off"`: never).
     """
 
     def __init__(
@@ -93,6 +95,7 @@ class OpenAIBackend:
         cooldown: tuple[float, float] = (5.0, 30.0),
         http_client: Any = None,
         server: str = "auto",
+        structured: str = "auto",
     ) -> None:
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
@@ -115,6 +118,8 @@ class OpenAIBackend:
         if server != "auto" and server not in NEUTRAL:
             raise ConfigError(f"server must be auto or one of {sorted(NEUTRAL)}, got {server!r}")
         self.server = server
+        self.structured = Negotiation(structured, self.fleet.describe())
+        """Which `response_format` each API path takes, found on its first structured request."""
         """The kind of server (see `servers.py`); "auto" asks /v1/models on first use."""
         self.usage = Usage()
         self.usage_by_endpoint = {url: Usage() for url in urls}
@@ -156,7 +161,9 @@ class OpenAIBackend:
             args["stop"] = list(params.stop)
         seed = params.seed
         jobs = [
-            self._sample(p, args if seed is None else {**args, "seed": seed + i})
+            self._sample(
+                p, args if seed is None else {**args, "seed": seed + i}, params.json_schema
+            )
             for p in prompts
             for i in range(params.n)
         ]
@@ -210,12 +217,22 @@ class OpenAIBackend:
         )
         return client, http
 
-    async def _sample(self, prompt: Prompt, args: dict[str, Any]) -> Completion:
-        """One completion of one prompt."""
+    async def _sample(
+        self, prompt: Prompt, args: dict[str, Any], schema: dict[str, Any] | None = None
+    ) -> Completion:
+        """One completion of one prompt (of JSON in `schema`'s shape, as the server allows)."""
         chat = not isinstance(prompt, str)
         body = {"model": self.info.model, ("messages" if chat else "prompt"): prompt, **args}
         path = "/chat/completions" if chat else "/completions"
-        completion, url = await self._call(path, body, _PARSERS[chat])
+        if schema is not None and self.structured.wanted(schema):
+            completion, url = await self.structured.send(
+                path,
+                schema,
+                lambda form: self._call(path, _with_format(body, form), _PARSERS[chat]),
+            )
+            self.structured.note(path, completion.text, schema)
+        else:
+            completion, url = await self._call(path, body, _PARSERS[chat])
         if self._key != NO_KEY and self._key in completion.text:
             completion.text = mask(completion.text, self._key)  # a server echoing the request
         completion.endpoint = url
@@ -239,7 +256,8 @@ class OpenAIBackend:
             if not isinstance(outcome, Failure):
                 return outcome, endpoint.url
             if not outcome.retry:
-                raise BackendError(f"{endpoint.url} {outcome.what}: {outcome.hint}")
+                error = FormatRefused if outcome.format_refused else BackendError
+                raise error(f"{endpoint.url} {outcome.what}: {outcome.hint}")
             now = time.monotonic()
             first_failure = now if first_failure is None else first_failure
             malformed += outcome.malformed
@@ -346,6 +364,11 @@ else:  # pragma: no cover - Python 3.10
 
     async def _within(seconds: float, awaitable: Awaitable[T]) -> T:
         return await asyncio.wait_for(awaitable, seconds)
+
+
+def _with_format(body: dict[str, Any], form: dict[str, Any] | None) -> dict[str, Any]:
+    """`body` with `response_format` set to `form` (unchanged when None)."""
+    return body if form is None else {**body, "response_format": form}
 
 
 async def _gather_or_cancel(jobs: Sequence[Awaitable[T]]) -> list[T]:
