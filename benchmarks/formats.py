@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from selfinstruct.answers import parse_yes_no
-from selfinstruct.candidates import Candidate, split_candidates
+from selfinstruct.candidates import Candidate
 from selfinstruct.classify import ClassifyPrompt, params_for, pick_examples
 from selfinstruct.config import BootstrapConfig
-from selfinstruct.json_answers import SCHEMAS, JsonAsk, candidates_from_json, label_from_json
+from selfinstruct.json_answers import SCHEMAS, JsonAsk, answer_candidates, label_from_json
 from selfinstruct.llm.base import Completion, GenerationParams, Prompt
 from selfinstruct.llm.openai_backend import OpenAIBackend
 from selfinstruct.llm.structured import usable
@@ -121,13 +121,11 @@ def _label(text: str, structured: bool) -> bool | None:
 
 
 def _candidates(answer: Completion, structured: bool) -> list[Candidate]:
-    """As the bootstrap stage reads an answer: its JSON when asked for, else (or then) its text."""
-    listed = candidates_from_json(answer.text, answer.finish_reason) if structured else None
-    if listed is not None:
-        return listed
-    return split_candidates(
-        answer.text, first_number=9, continued=False, finish_reason=answer.finish_reason
-    )
+    """As the bootstrap stage reads an answer: its JSON when asked for, else its text."""
+    return answer_candidates(
+        answer.text, answer.finish_reason, asked=structured, truncation="last",
+        first_number=9, continued=False,
+    )  # fmt: skip
 
 
 async def classify_modes(url: str, model: str, n: int, k: int, seed: int) -> dict[str, Any]:

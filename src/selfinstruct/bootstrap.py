@@ -16,9 +16,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .candidates import Candidate, recase, split_candidates
+from .candidates import recase
 from .config import RunConfig
-from .json_answers import JsonAsk, candidates_from_json, json_ask, record_structured
+from .json_answers import JsonAsk, answer_candidates, json_ask, record_structured
 from .llm.base import Backend, Completion, GenerationParams
 from .llm.factory import backend_from_config, backend_settings, resolve_model
 from .pool import Pool
@@ -141,8 +141,7 @@ class _Loop:
             stop=self.style.stop(),
         )
         self.ask = json_ask(state, self.backend, chat, "json_bootstrap")
-        if self.ask is not None:
-            self.params = self.ask.params(self.params)
+        self.params = self.ask.params(self.params) if self.ask else self.params
         settings = {
             **state.config.data_settings("bootstrap"),
             **backend_settings(self.backend, chat),
@@ -244,7 +243,15 @@ class _Loop:
                 break
             used.append(completion)
             chosen = self._prompts_of.pop(request)
-            candidates = self._candidates(completion, len(chosen) + 1)
+            candidates = answer_candidates(
+                completion.text,
+                completion.finish_reason,
+                asked=self.ask is not None,
+                first_number=len(chosen) + 1,
+                continued=not self.style.chat,
+                strict=self.style.original,
+                truncation=self.config.truncation,
+            )
             self.pool.prefetch(
                 [recase(c.text, self.config.capitalize) for c in candidates if not c.truncated]
             )
@@ -263,17 +270,6 @@ class _Loop:
         counts["accepted"] += len(accepted)
         self.log.append(accepted, rejected, counts, used, advance=len(accepted))
         return len(self.machine) >= self.config.num_instructions
-
-    def _candidates(self, completion: Completion, first_number: int) -> list[Candidate]:
-        """The instructions of one answer: from its JSON when JSON was asked for, else its text."""
-        text, finish, cut = completion.text, completion.finish_reason, self.config.truncation
-        listed = candidates_from_json(text, finish, cut) if self.ask else None
-        if listed is not None:
-            return listed
-        return split_candidates(
-            text, first_number=first_number, continued=not self.style.chat,
-            finish_reason=finish, strict=self.style.original, truncation=cut,
-        )  # fmt: skip
 
     def _summary(self, counts: Counter[str]) -> dict[str, Any]:
         rejected = {k: v for k, v in counts.items() if k != "accepted" and v}

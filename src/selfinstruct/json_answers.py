@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .answers import parse_yes_no
-from .candidates import Candidate, Truncation
+from .candidates import Candidate, Truncation, split_candidates
 from .errors import ConfigError
 from .instance_parsing import UNPARSEABLE, ParsedExample
 from .json_text import read_json, strings_of
@@ -128,6 +128,17 @@ def candidates_from_json(
     items = [" ".join(_ENUMERATOR.sub("", s, count=1).split()) for s in listed]
     cut = finish_reason == "length" and truncation == "response"
     return [Candidate(s, None, cut) for s in items if any(ch.isalnum() for ch in s)]
+
+
+def answer_candidates(
+    text: str, finish_reason: str, *, asked: bool, truncation: Truncation, **split: Any
+) -> list[Candidate]:
+    """A bootstrap answer's candidates: from its JSON when JSON was asked for, else its text
+    (`split`: the rest of `split_candidates`' arguments)."""
+    listed = candidates_from_json(text, finish_reason, truncation) if asked else None
+    if listed is not None:
+        return listed
+    return split_candidates(text, finish_reason=finish_reason, truncation=truncation, **split)
 
 
 def label_from_json(text: str) -> bool | None:
