@@ -73,9 +73,11 @@ async def complete(
     return done, time.perf_counter() - start
 
 
-async def bootstrap_modes(url: str, model: str, m: int, k: int, seed: int) -> dict[str, Tally]:
+async def bootstrap_modes(
+    url: str, model: str, m: int, k: int, seed: int, max_tokens: int
+) -> dict[str, Tally]:
     """Both modes on the same M prompts; returns their tallies."""
-    config = BootstrapConfig()
+    config = BootstrapConfig(max_tokens=max_tokens)
     prompts = bootstrap_prompts(m, seed)
     ask = JsonAsk("json_bootstrap", (load_template("json_bootstrap", "en").strip(),))
     base = GenerationParams(
@@ -186,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None)
     parser.add_argument("--requests", type=int, default=16, help="bootstrap requests per mode")
     parser.add_argument("--classify", type=int, default=16, help="seed tasks to label (0: skip)")
+    parser.add_argument("--max-tokens", type=int, default=400, help="per bootstrap answer")
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-threads", type=int, default=2)
@@ -204,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         url, model = server.base_url, server.model
     try:
         k, seed = args.concurrency, args.seed
-        boot = asyncio.run(bootstrap_modes(url, model, args.requests, k, seed))
+        boot = asyncio.run(bootstrap_modes(url, model, args.requests, k, seed, args.max_tokens))
         labels = (
             asyncio.run(classify_modes(url, model, args.classify, k, seed))
             if args.classify

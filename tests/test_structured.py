@@ -73,7 +73,9 @@ async def ask(backend: OpenAIBackend, n: int, schema: dict[str, Any] | None = LI
 
 def test_a_server_that_takes_json_schema_gets_it_on_every_request():
     with StubServer(reply=json_reply, formats={"json_schema", "json_object"}) as server:
-        backend = OpenAIBackend(model="m", base_url=server.url, max_concurrency=4)
+        backend = OpenAIBackend(
+            model="m", base_url=server.url, structured="auto", max_concurrency=4
+        )
         texts = asyncio.run(ask(backend, 6))
     assert sent_formats(server) == ["json_schema"] * 6
     body = posts(server)[0]["response_format"]["json_schema"]
@@ -89,7 +91,9 @@ def test_a_server_that_takes_json_schema_gets_it_on_every_request():
 def test_llama_cpp_pythons_500_refusal_is_not_retried_and_falls_to_json_object(caplog):
     caplog.set_level(logging.INFO, "selfinstruct.llm.structured")
     with StubServer(reply=json_reply, formats={"text", "json_object"}, format_status=500) as srv:
-        backend = OpenAIBackend(model="m", base_url=srv.url, max_concurrency=4, retry_budget=30)
+        backend = OpenAIBackend(
+            model="m", base_url=srv.url, structured="auto", max_concurrency=4, retry_budget=30
+        )
         texts = asyncio.run(ask(backend, 5))
     # one refused json_schema request (a refusal, not a crash to retry), then json_object for all
     assert sent_formats(srv) == ["json_schema"] + ["json_object"] * 5
@@ -102,7 +106,9 @@ def test_llama_cpp_pythons_500_refusal_is_not_retried_and_falls_to_json_object(c
 def test_a_real_500_is_still_retried_with_the_format_it_had():
     with StubServer(reply=json_reply, formats={"json_schema"}) as server:
         server.push(Fault.http(500))
-        backend = OpenAIBackend(model="m", base_url=server.url, backoff=(0.01, 0.02), server="openai")
+        backend = OpenAIBackend(
+            model="m", base_url=server.url, structured="auto", backoff=(0.01, 0.02), server="openai"
+        )
         asyncio.run(ask(backend, 1))
     assert sent_formats(server) == ["json_schema", "json_schema"]
     assert backend.retries == 1
@@ -110,7 +116,9 @@ def test_a_real_500_is_still_retried_with_the_format_it_had():
 
 def test_a_server_that_takes_neither_gets_text_under_auto_and_is_an_error_under_on(caplog):
     with StubServer(reply=json_reply, formats={"text"}) as server:
-        backend = OpenAIBackend(model="m", base_url=server.url, max_concurrency=3)
+        backend = OpenAIBackend(
+            model="m", base_url=server.url, structured="auto", max_concurrency=3
+        )
         texts = asyncio.run(ask(backend, 4))
         assert sent_formats(server) == ["json_schema", "json_object", None, None, None, None]
         assert texts == ["1. Not JSON at all, a plain list item."] * 4
@@ -133,7 +141,7 @@ def test_auto_stops_asking_after_a_run_of_unusable_json():
         return '{"tasks": 3}' if body.get("response_format") else "1. Some task to do today."
 
     with StubServer(reply=junk) as server:  # takes any response_format and ignores it
-        backend = OpenAIBackend(model="m", base_url=server.url)
+        backend = OpenAIBackend(model="m", base_url=server.url, structured="auto")
 
         async def one_by_one() -> None:
             for _ in range(UNUSABLE_LIMIT + 3):  # requests already sent keep their format
@@ -263,7 +271,9 @@ def test_structured_on_needs_chat_prompts_and_a_server(tmp_path: Path):
 def test_the_llama_cpp_server_negotiates_json_object_and_its_answers_parse(
     llama_server: LlamaServer,
 ):
-    backend = OpenAIBackend(model=llama_server.model, base_url=llama_server.base_url)
+    backend = OpenAIBackend(
+        model=llama_server.model, base_url=llama_server.base_url, structured="auto"
+    )
     schema = SCHEMAS["json_classify"]
     prompt = [{"role": "user", "content": 'Is "Sort these numbers" a classification task? '
                'Answer with JSON only: {"is_classification": true} or {"is_classification": false}'}]  # fmt: skip

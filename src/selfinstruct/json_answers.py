@@ -88,13 +88,13 @@ def json_ask(
     """The stage's JsonAsk when the run asks for JSON here, else None (`--structured on`:
     an error where it cannot be asked). `notes` are template names, by default `name`."""
     mode = state.config.backend.structured
-    if mode == "off":
-        return None
-    if not isinstance(getattr(backend, "structured", None), Negotiation) or not chat:
+    negotiation = getattr(backend, "structured", None) if mode != "off" else None
+    if not isinstance(negotiation, Negotiation) or not chat:
         if mode == "on":
             why = "chat prompts" if not chat else "an OpenAI-compatible server (--backend openai)"
             raise ConfigError(f"--structured on needs {why}; use --structured auto or off")
         return None
+    negotiation.mode = mode  # the run's setting governs the backend it runs on
     return JsonAsk(name, tuple(state.template(n).strip() for n in notes or (name,)))
 
 

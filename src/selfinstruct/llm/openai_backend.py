@@ -95,7 +95,7 @@ class OpenAIBackend:
         cooldown: tuple[float, float] = (5.0, 30.0),
         http_client: Any = None,
         server: str = "auto",
-        structured: str = "auto",
+        structured: str = "off",
     ) -> None:
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
