@@ -118,9 +118,9 @@ class OpenAIBackend:
         if server != "auto" and server not in NEUTRAL:
             raise ConfigError(f"server must be auto or one of {sorted(NEUTRAL)}, got {server!r}")
         self.server = server
+        """The kind of server (see `servers.py`); "auto" asks /v1/models on first use."""
         self.structured = Negotiation(structured, self.fleet.describe())
         """Which `response_format` each API path takes, found on its first structured request."""
-        """The kind of server (see `servers.py`); "auto" asks /v1/models on first use."""
         self.usage = Usage()
         self.usage_by_endpoint = {url: Usage() for url in urls}
         self.retries = 0
