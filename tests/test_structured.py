@@ -310,3 +310,23 @@ def test_a_small_run_with_structured_on_against_the_llama_cpp_server(
     assert meta["structured"]["bootstrap"]["sent"] == {"/chat/completions": "json_object"}
     stats = json.loads(rundir.stats.read_text())
     assert stats["bootstrap"]["accepted"] == 3
+
+
+def test_refusal_tells_a_format_refusal_from_a_crash():
+    from selfinstruct.llm.failures import refusal
+
+    body = json.dumps({"error": {"message": (
+        "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', "
+        "'type'), 'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}"
+    ), "type": "internal_server_error"}}).encode()  # what llama-cpp-python 0.3.36 sends  # fmt: skip
+    refused = refusal(500, {}, body, "sk-x")
+    assert (refused.format_refused, refused.retry, refused.down) == (True, False, False)
+    crash = refusal(500, {}, b'{"error": {"message": "CUDA out of memory"}}', "sk-x")
+    assert (crash.format_refused, crash.retry, crash.down) == (False, True, True)
+    openai = (
+        b'{"error": {"message": "Invalid parameter: \'response_format\' of type \'json_schema\'"}}'
+    )
+    assert refusal(400, {}, openai, "sk-x").format_refused
+    assert not refusal(
+        400, {}, b'{"error": {"message": "max_tokens too large"}}', "k"
+    ).format_refused
