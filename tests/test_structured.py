@@ -253,6 +253,9 @@ def test_a_run_with_structured_on_reads_every_stage_from_json(tmp_path: Path):
         assert meta["structured"][stage]["sent"] == {"/chat/completions": "json_object"}
     prompts = [body["messages"][-1]["content"] for body in posts(srv)]
     assert all('{"' in p for p in prompts)  # every prompt said what JSON to write
+    classify = [b for b in posts(srv) if "is_classification" in json.dumps(b["response_format"])]
+    shots = [m["content"] for m in classify[0]["messages"] if m["role"] == "assistant"]
+    assert shots and {label_from_json(x) for x in shots} == {True, False}  # examples in JSON too
 
 
 def test_structured_on_needs_chat_prompts_and_a_server(tmp_path: Path):

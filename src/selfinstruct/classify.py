@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +202,9 @@ async def run_stage(state: RunState, backend: Backend) -> ClassifyResult:
         prompt = ClassifyPrompt.build(template, examples, state.language, chat)
         params = params_for(chat, state.config.seed, c.style)
         ask = json_ask(state, backend, chat, "json_classify")
+        if ask is not None:  # the examples answer in the JSON the question asks for
+            shots = tuple((q, ask.answer(a == prompt.answers[0])) for q, a in prompt.shots)
+            prompt = replace(prompt, shots=shots)
         stage = ClassifyStage(prompt, ask.params(params) if ask else params, c.style, ask=ask)
         return stage, {"template": text_digest(template)}
 

@@ -10,6 +10,7 @@ is JSON of another shape yields nothing rather than being read as text.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -68,6 +69,11 @@ class JsonAsk:
     def params(self, params: GenerationParams) -> GenerationParams:
         tokens = max(params.max_tokens, MIN_TOKENS.get(self.name, 0))
         return replace(params, json_schema=SCHEMAS[self.name], max_tokens=tokens)
+
+    def answer(self, value: Any) -> str:
+        """How an answered few-shot example reads in JSON (`{"is_classification": true}`)."""
+        key = next(iter(SCHEMAS[self.name]["properties"]))
+        return json.dumps({key: value}, ensure_ascii=False)
 
     def prompt(self, prompt: Prompt, which: int = 0) -> Prompt:
         """`prompt` with note `which` after its last user turn's text."""
