@@ -135,7 +135,9 @@ async def classify_modes(url: str, model: str, n: int, k: int, seed: int) -> dic
     seeds = load_seeds("en")
     examples = pick_examples(seeds, 8, seed)
     shown = {text for text, _ in examples}
-    tasks = [t for t in seeds if t.instruction not in shown][:n]
+    rest = [t for t in seeds if t.instruction not in shown]
+    yes = [t for t in rest if t.is_classification][: n // 2]
+    tasks = yes + [t for t in rest if not t.is_classification][: n - len(yes)]
     prompt = ClassifyPrompt.build(load_template("classify", "en"), examples, "en", chat=True)
     ask = JsonAsk("json_classify", (load_template("json_classify", "en").strip(),))
     base = params_for(True, seed)
@@ -152,7 +154,8 @@ async def classify_modes(url: str, model: str, n: int, k: int, seed: int) -> dic
             await backend.aclose()
         labels = [_label(a.text, mode == "auto") for a in answers]
         right = sum(lab == t.is_classification for lab, t in zip(labels, tasks, strict=True))
-        out[name] = (sum(lab is not None for lab in labels), right, len(tasks))
+        said_yes = sum(lab is True for lab in labels)
+        out[name] = (sum(lab is not None for lab in labels), right, len(tasks), said_yes)
     return out
 
 
@@ -170,8 +173,11 @@ def report(boot: dict[str, Tally], labels: dict[str, Any] | None) -> None:
     for label, cell in rows:
         print(f"  {label:<36} {cell(boot['text']):<15} {cell(boot['structured'])}")
     if labels:
-        print(f"\nclassify, {labels['text'][2]} seed tasks          text            structured")
-        for i, label in enumerate(("answers that parse", "labels right")):
+        half = labels["text"][2] // 2
+        print(
+            f"\nclassify, {labels['text'][2]} seed tasks ({half} yes)  text            structured"
+        )
+        for i, label in ((0, "answers that parse"), (1, "labels right"), (3, "answered yes")):
             cells = [f"{labels[m][i]}/{labels[m][2]}" for m in ("text", "structured")]
             print(f"  {label:<36} {cells[0]:<15} {cells[1]}")
     for name in ("text", "structured"):

@@ -164,7 +164,7 @@ class _Loop:
         finally:
             if self.pool is not None:
                 self.pool.close()
-                record_structured(self.state, "bootstrap", self.backend)
+                record_structured(self.state, "bootstrap", self.backend, self.ask)
             stats = self.log.close(stopped)
             self.state.forget("machine")
         await fill_scores(self.state)

@@ -104,9 +104,9 @@ def json_ask(
     return JsonAsk(name, tuple(state.template(n).strip() for n in notes or (name,)))
 
 
-def record_structured(state: RunState, stage: str, backend: Backend) -> None:
-    """Note in run.json what response_format the stage's requests went with."""
-    negotiation = getattr(backend, "structured", None)
+def record_structured(state: RunState, stage: str, backend: Backend, ask: Any) -> None:
+    """Note in run.json what response_format the stage's requests went with (if it `ask`ed)."""
+    negotiation = getattr(backend, "structured", None) if ask is not None else None
     if isinstance(negotiation, Negotiation) and negotiation.kinds:
         state.meta.setdefault("structured", {})[stage] = negotiation.report()
         state.rundir.write_meta(state.meta)
@@ -118,9 +118,11 @@ _FENCE = re.compile(r"\s*(?:```[ \t]*(?:json|JSON)?\s*)?")
 _ENUMERATOR = re.compile(r"\s*(?:\d{1,3}|[０-９]{1,3})\s*[.)、．）:：]\s+")
 
 
-def _json_answer(text: str) -> Any:
+def _json_answer(text: str) -> tuple[Any, bool]:
     """The JSON of an answer, and whether the answer is JSON at all (opens with it)."""
-    return read_json(text), text[_FENCE.match(text).end() :][:1] in ("{", "[")  # type: ignore[union-attr]
+    opening = _FENCE.match(text)
+    first = text[opening.end() : opening.end() + 1] if opening else ""
+    return read_json(text), first in ("{", "[")
 
 
 def candidates_from_json(

@@ -305,8 +305,7 @@ async def run_model_stage(
         raise
     finally:
         stats = log.close(stopped)
-        if stage is not None:
-            record_structured(state, name, backend)
+        record_structured(state, name, backend, getattr(stage, "ask", None))
     return stats
 
 
