@@ -16,6 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MODEL_ALIAS = "smollm2-135m-instruct"
+LAUNCH = (
+    "import runpy\n"
+    "import llama_cpp.llama_cpp as llama_cpp\n"
+    "default = llama_cpp.llama_model_default_params\n"
+    "def params():\n"
+    "    p = default()\n"
+    "    p.use_extra_bufts = False\n"
+    "    return p\n"
+    "llama_cpp.llama_model_default_params = params\n"
+    "runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)\n"
+)
+"""`python -m llama_cpp.server` without ggml's extra CPU buffer types (AMX, repacked weights):
+on CPUs that report AMX where the sandbox does not grant it, the first decode segfaults."""
 
 
 @dataclass
@@ -73,7 +86,7 @@ def start_server(
     port = free_port()
     threads = n_threads or min(4, os.cpu_count() or 1)
     cmd = [
-        sys.executable, "-m", "llama_cpp.server",
+        sys.executable, "-c", LAUNCH,
         "--model", str(model_path), "--model_alias", MODEL_ALIAS,
         "--host", "127.0.0.1", "--port", str(port),
         "--n_ctx", str(n_ctx), "--n_threads", str(threads), "--n_threads_batch", str(threads),

@@ -600,10 +600,17 @@ class StubServer:
         journal: IO[str] | None = None,
         gather: int | None = None,
         thinking: Thinking | None = None,
+        formats: Iterable[str] | None = None,
+        format_status: int = 400,
     ) -> None:
         self.host, self.port, self.model = host, port, model
         self.thinking = thinking
         """Play a reasoning model (see `Thinking`)."""
+        self.formats = None if formats is None else frozenset(formats)
+        self.format_status = format_status
+        """`formats`: the response_format types taken (None: any, ignored as Ollama does); any
+        other is refused with `format_status` as that kind of server words it: 500 is
+        llama-cpp-python's ("Input should be 'text' or 'json_object'"), 400 OpenAI's and vLLM's."""
         self.gather = gather
         """`gather`: each completion waits until this many requests are in flight at once
         (at most 60 s) before its latency starts, so a test of concurrency does not depend on
@@ -807,6 +814,9 @@ class StubServer:
                 error = {"message": refused[1], "type": "invalid_request_error"}
                 error |= {"param": refused[0], "code": "unsupported_parameter"}
                 return await self._send(writer, 400, {"error": error})
+            refused = self._refused_format(body)
+            if refused is not None:
+                return await self._send(writer, self.format_status, _error(refused, "", False))
             payload, tokens = self._completion(route, body, number)
             await self._wait_for_gather()
             delay = self.latency + self.token_latency * tokens
@@ -850,6 +860,21 @@ class StubServer:
                 return self._too_many(reset=self._recent[0] + 1.0 - now)
             self._recent.append(now)
         return None
+
+    def _refused_format(self, body: dict[str, Any]) -> str | None:
+        """The error message refusing the body's response_format, or None when it is taken."""
+        form = body.get("response_format")
+        kind = form.get("type") if isinstance(form, dict) else None
+        if self.formats is None or kind is None or kind in self.formats:
+            return None
+        if self.format_status == 500:
+            taken = " or ".join(f"'{k}'" for k in sorted(self.formats))
+            return (
+                f"1 validation error:\n  {{'type': 'literal_error', 'loc': ('body', "
+                f"'response_format', 'type'), 'msg': \"Input should be {taken}\", "
+                f"'input': '{kind}'}}"
+            )
+        return f"Invalid parameter: 'response_format' of type '{kind}' is not supported."
 
     def _too_many(self, reset: float) -> Fault:
         """A 429 for a spent requests-per-second quota, with OpenAI's x-ratelimit headers."""

@@ -262,7 +262,7 @@ def test_backend_constructors_default_to_the_run_configuration() -> None:
     pairs = {
         "max_concurrency": "concurrency", "timeout": "request_timeout",
         "retry_budget": "retry_budget", "max_attempts": "max_attempts", "server": "server",
-        "api_key_env": "api_key_env",
+        "api_key_env": "api_key_env", "structured": "structured",
     }  # fmt: skip
     assert {p: openai[p].default for p in pairs} == {
         p: getattr(config, f) for p, f in pairs.items()

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from . import thinking
-from .candidates import recase, split_candidates
+from .candidates import recase
 from .config import RunConfig
+from .json_answers import JsonAsk, answer_candidates, json_ask, record_structured
 from .llm.base import Backend, Completion, GenerationParams
 from .llm.factory import backend_from_config, backend_settings, resolve_model
 from .pool import Pool
@@ -117,6 +118,7 @@ class _Loop:
             self.log.usage["prompt_tokens"] + self.log.usage["completion_tokens"]
         )
         self.pool: Pool | None = None
+        self.ask: JsonAsk | None = None
         self.seed_instructions = [t.instruction for t in state.seeds]
 
     async def _prepare(self) -> None:
@@ -144,6 +146,8 @@ class _Loop:
             stop=self.style.stop(),
         )
         self.log.notice = thinking.TruncationNotice("bootstrap", state.config.backend, self.params)
+        self.ask = json_ask(state, self.backend, chat, "json_bootstrap")
+        self.params = self.ask.params(self.params) if self.ask else self.params
         settings = {
             **state.config.data_settings("bootstrap"),
             **backend_settings(self.backend, chat),
@@ -167,6 +171,7 @@ class _Loop:
             if self.pool is not None:
                 self.pool.close()
                 self.state.record_requests("bootstrap", self.backend, self.params)
+                record_structured(self.state, "bootstrap", self.backend, self.ask)
             stats = self.log.close(stopped)
             self.state.forget("machine")
         await fill_scores(self.state)
@@ -211,7 +216,8 @@ class _Loop:
                 visible,
             )
             self._prompts_of[rid] = chosen
-            prompts.append(encode_prompt(chosen, self.style, self.template))
+            prompt = encode_prompt(chosen, self.style, self.template)
+            prompts.append(self.ask.prompt(prompt) if self.ask else prompt)
         params = replace(self.params, seed=self.state.config.seed * 1_000_003 + ids[0])
         return self.backend.acomplete(prompts, params)
 
@@ -245,11 +251,12 @@ class _Loop:
             chosen = self._prompts_of.pop(request)
             cut = thinking.cut_rejections(completion, request)  # cut off while thinking: no list
             rejected += cut
-            candidates = split_candidates(
+            candidates = answer_candidates(
                 completion.text,
+                completion.finish_reason,
+                asked=self.ask is not None,
                 first_number=len(chosen) + 1,
                 continued=not self.style.chat,
-                finish_reason=completion.finish_reason,
                 strict=self.style.original,
                 truncation=self.config.truncation,
             )[: 0 if cut else None]

@@ -11,13 +11,14 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from .answers import parse_yes_no
 from .config import RunConfig
 from .errors import ConfigError
+from .json_answers import JsonAsk, json_ask, label_from_json
 from .llm.base import Backend, ChatMessage, Completion, GenerationParams, Prompt
 from .llm.factory import backend_from_config
 from .llm.reasoning import cut_while_thinking
@@ -161,9 +162,12 @@ class ClassifyStage:
     params: GenerationParams
     style: str = "ours"
     name: str = "classify"
+    ask: JsonAsk | None = None
+    """How to ask for the label as JSON (`--structured`), or None."""
 
     def build_prompt(self, record: MachineInstruction) -> Prompt:
-        return self.prompt.render(record.instruction)
+        prompt = self.prompt.render(record.instruction)
+        return self.ask.prompt(prompt) if self.ask else prompt
 
     def process(self, record: MachineInstruction, completion: Completion) -> Outcome:
         if cut_while_thinking(completion):  # no answer to read: the fallback label, counted
@@ -172,10 +176,9 @@ class ClassifyStage:
                 raw="", fallback=True, reasoning_truncated=True,
             )  # fmt: skip
             return Outcome(kept=[line], counts=counts_of(line))
-        if self.style == "original":
-            verdict: bool | None = completion.text.strip() in ORIGINAL_YES
-        else:
-            verdict = parse_yes_no(completion.text)
+        verdict = label_from_json(completion.text) if self.ask else None
+        if verdict is None:
+            verdict = self.read_text(completion.text)
         line = ClassificationRecord(
             instruction=record.instruction,
             index=record.index,
@@ -184,6 +187,12 @@ class ClassifyStage:
             fallback=verdict is None,
         )
         return Outcome(kept=[line], counts=counts_of(line))
+
+    def read_text(self, text: str) -> bool | None:
+        """The label of a text answer, as the style reads it (None: unparseable)."""
+        if self.style == "original":
+            return text.strip() in ORIGINAL_YES
+        return parse_yes_no(text)
 
 
 def counts_of(line: ClassificationRecord) -> Counter[str]:
@@ -207,7 +216,11 @@ async def run_stage(state: RunState, backend: Backend) -> ClassifyResult:
         examples = pick_examples(state.seeds, c.examples, state.config.seed)
         prompt = ClassifyPrompt.build(template, examples, state.language, chat)
         params = params_for(chat, state.config.seed, c.style)
-        stage = ClassifyStage(prompt, params, c.style)
+        ask = json_ask(state, backend, chat, "json_classify")
+        if ask is not None:  # the examples answer in the JSON the question asks for
+            shots = tuple((q, ask.answer(a == prompt.answers[0])) for q, a in prompt.shots)
+            prompt = replace(prompt, shots=shots)
+        stage = ClassifyStage(prompt, ask.params(params) if ask else params, c.style, ask=ask)
         return stage, {"template": text_digest(template)}
 
     def summarize(counts: Counter[str]) -> dict[str, Any]:

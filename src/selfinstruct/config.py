@@ -115,6 +115,12 @@ class BackendConfig(Section):
         ge=0,
         data=False,
     )
+    structured: Literal["auto", "on", "off"] = opt(
+        "off",
+        "ask for JSON of each stage's schema (response_format, chat prompts only): auto where "
+        "the server takes it, else text; on: required; off: plain text answers",
+        data=False,
+    )
     price_input: float | None = opt(
         None, "price per million prompt tokens, for cost estimates", ge=0, data=False
     )

@@ -31,6 +31,7 @@ from .instance_filters import (
 from .instance_original import filter_original, parse_original
 from .instance_parsing import ParsedExample, parse_instances
 from .instance_prompts import LABELS, MAX_EXAMPLES, InstancePrompts, Labels
+from .json_answers import JsonAsk, instances_from_json, json_ask
 from .llm.base import Backend, Completion, GenerationParams, Prompt
 from .llm.factory import backend_from_config
 from .llm.reasoning import cut_while_thinking
@@ -92,9 +93,13 @@ class InstancesStage:
     """Read answers and filter them as the original code does (`--instance-parse original`)."""
     keep_reasoning: bool = False
     """--reasoning keep: store each answer's thinking with the task's line."""
+    ask: JsonAsk | None = None
+    """How to ask for the examples as JSON (`--structured`), or None."""
 
     def build_prompt(self, record: MachineInstruction) -> Prompt:
-        return self.prompts.render(record.instruction, self.labels[record.instruction])
+        classification = self.labels[record.instruction]
+        prompt = self.prompts.render(record.instruction, classification)
+        return self.ask.prompt(prompt, int(classification)) if self.ask else prompt
 
     def process(self, record: MachineInstruction, completion: Completion) -> Outcome:
         classification = self.labels[record.instruction]
@@ -128,9 +133,12 @@ class InstancesStage:
         """The examples of one answer, and what the filters keep of them."""
         text, reason = completion.text, completion.finish_reason
         if not self.original:
-            parsed = parse_instances(
-                text, classification=classification, finish_reason=reason, instruction=instruction
-            )
+            parsed = instances_from_json(text, classification) if self.ask else None
+            if parsed is None:
+                parsed = parse_instances(
+                    text, classification=classification, finish_reason=reason,
+                    instruction=instruction,
+                )  # fmt: skip
             return parsed, filter_task(instruction, parsed, self.filters)
         parsed = parse_original(text, classification=classification, finish_reason=reason)
         result = filter_original(instruction, parsed)
@@ -240,11 +248,20 @@ async def run_stage(state: RunState, backend: Backend) -> InstancesResult:
         sample = c.max_instances if c.keep == "sample" else None
         cap = UNCAPPED if sample else c.max_instances
         limits = InstanceFilterConfig(cap, c.max_input_chars, c.max_output_chars)
+        notes = ("json_instances_input_first", "json_instances_output_first")
+        ask = json_ask(state, backend, chat, "json_instances", notes)
+        params = ask.params(params) if ask else params
         stage = InstancesStage(
-            prompts, limits, labels, params, sample, state.config.seed,
+            prompts,
+            limits,
+            labels,
+            params,
+            sample,
+            state.config.seed,
+            ask=ask,
             original=c.parse == "original",
             keep_reasoning=state.config.backend.reasoning == "keep",
-        )  # fmt: skip
+        )
         return stage, {"templates": [text_digest(templates[k]) for k in (True, False)]}
 
     def summarize(counts: Counter[str]) -> dict[str, Any]:
@@ -276,7 +293,8 @@ async def run_stage(state: RunState, backend: Backend) -> InstancesResult:
     def make_hard_stage(chat: bool) -> tuple[HardCasesStage, dict[str, Any]]:
         stage, settings = make_full_stage(chat)
         words = LABELS[state.language]
-        return HardCasesStage(hard_template or "", words, chat, stage.params), settings
+        params = replace(stage.params, json_schema=None)  # their answers stay text
+        return HardCasesStage(hard_template or "", words, chat, params), settings
 
     asks = [m for m in todo if c.hard_cases and labels[m.instruction] and m.instruction not in hard]
     if asks:  # the boundary requests first, so that each task's one line holds both answers

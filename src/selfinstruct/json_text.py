@@ -2,9 +2,10 @@
 
 Models asked for JSON (or answering in JSON unasked) wrap it in a code fence, put a sentence
 before or after it, write raw newlines and tabs inside strings (the 135M model through
-llama-cpp-python's `json_object` mode does), or leave a trailing comma. `read_json` returns the
-first object or array such an answer holds, or None when it holds none; the stages then read the
-fields they expect from it and fall back to their text parsers otherwise.
+llama-cpp-python's `json_object` mode does), or leave a trailing comma; an answer cut off by
+max_tokens ends inside its JSON. `read_json` returns the first object or array such an answer
+holds (of a cut-off one, the elements that were complete), or None when it holds none; the
+stages then read the fields they expect from it and fall back to their text parsers otherwise.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ def read_json(text: str) -> dict[str, Any] | list[Any] | None:
     while start >= 0 and tried < _STARTS:
         tried += 1
         value = _decode_at(body, start)
-        if isinstance(value, (dict, list)):
+        if not isinstance(value, (dict, list)):
+            value = _complete_part(body, start)
+        if value is not None:
             return value
         start = _next_start(body, start + 1)
     return None
@@ -58,6 +61,45 @@ def _decode_at(text: str, start: int) -> Any:
         return _DECODER.raw_decode(repaired)[0]
     except (ValueError, RecursionError):
         return None
+
+
+_CLOSER = {"{": "}", "[": "]"}
+
+
+def _complete_part(text: str, start: int) -> dict[str, Any] | list[Any] | None:
+    """The value that starts at `start` and never ends, cut after its last complete element.
+
+    One pass: it remembers where the last element that ended (a closing bracket, or a `,` in
+    an array, outside strings) left off and which brackets were open there, then closes those.
+    """
+    stack: list[str] = []
+    safe, safe_stack = -1, ""
+    in_string = escaped = False
+    for i in range(start, len(text)):
+        ch = text[i]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in _CLOSER:
+            stack.append(_CLOSER[ch])
+        elif ch in "}]":
+            if not stack or stack.pop() != ch:
+                return None
+            if not stack:
+                return None  # it did end: not a cut-off value, and not JSON (decoding failed)
+            safe, safe_stack = i + 1, "".join(reversed(stack))
+        elif ch == "," and stack and stack[-1] == "]":  # an object cut mid-way is not kept
+            safe, safe_stack = i, "".join(reversed(stack))
+    if safe < 0:
+        return None
+    value = _decode_at(text[start:safe] + safe_stack, 0)
+    return value if isinstance(value, (dict, list)) else None
 
 
 def strings_of(value: Any, keys: tuple[str, ...]) -> list[str] | None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import RunConfig
+from .json_answers import JsonAsk, json_ask, scores_from_json
 from .judge_prompt import LABELS, JudgePrompt, Shown, pick_shots
 from .llm.base import Backend, Completion, GenerationParams, Prompt
 from .llm.factory import backend_from_config
@@ -90,9 +91,12 @@ class JudgeStage:
     prompt: JudgePrompt
     params: GenerationParams
     name: str = "judge"
+    ask: JsonAsk | None = None
+    """How to ask for the scores as JSON (`--structured`), or None."""
 
     def build_prompt(self, item: Item) -> Prompt:
-        return self.prompt.render(Shown(item.instruction, item.input, item.output))
+        prompt = self.prompt.render(Shown(item.instruction, item.input, item.output))
+        return self.ask.prompt(prompt) if self.ask else prompt
 
     def process(self, item: Item, completion: Completion) -> Outcome:
         if cut_while_thinking(completion):  # no scores to read: none given, counted
@@ -104,7 +108,7 @@ class JudgeStage:
         # a completion prompt ends at the correctness label: put it back before reading
         start = "" if self.prompt.chat else LABELS[self.prompt.language][0]
         answer = start + completion.text
-        scores = parse_scores(answer)
+        scores = (scores_from_json(answer) if self.ask else None) or parse_scores(answer)
         line = JudgeRecord(
             instruction=item.instruction,
             index=item.index,
@@ -148,7 +152,9 @@ async def run_stage(state: RunState, backend: Backend) -> JudgeResult:
         template = state.template(TEMPLATE)
         shots = pick_shots(state.seeds, c.examples, state.config.seed)
         prompt = JudgePrompt.build(template, shots, state.language, chat)
-        stage = JudgeStage(prompt, params_for(chat, c.max_tokens, state.config.seed))
+        params = params_for(chat, c.max_tokens, state.config.seed)
+        ask = json_ask(state, backend, chat, "json_judge")
+        stage = JudgeStage(prompt, ask.params(params) if ask else params, ask=ask)
         return stage, {"template": text_digest(template)}
 
     def summarize(counts: Counter[str]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from tqdm.auto import tqdm
 
 from .estimate import cost_of
+from .json_answers import record_structured
 from .jsonl import JsonlWriter
 from .llm.base import Backend, Completion, GenerationParams, Prompt
 from .llm.factory import backend_settings, resolve_model
@@ -322,6 +323,7 @@ async def run_model_stage(
         stats = log.close(stopped)
         if stage is not None:
             state.record_requests(name, backend, stage.params)
+        record_structured(state, name, backend, getattr(stage, "ask", None))
     return stats
 
 

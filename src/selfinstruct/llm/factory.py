@@ -47,6 +47,7 @@ def backend_from_config(config: BackendConfig) -> Backend:
             max_attempts=config.max_attempts,
             server=config.server,
             reasoning=config.reasoning,
+            structured=config.structured,
         )
 
     def load() -> Backend:

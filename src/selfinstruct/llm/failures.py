@@ -31,6 +31,8 @@ HINTS = {
     501: "the server does not implement {path}: switch between chat and completion mode",
 }
 """What to do about a status that retrying cannot fix."""
+FORMAT_STATUSES = frozenset({400, 422, 500})
+"""Statuses a server refuses a `response_format` with (llama-cpp-python: 500, its validator's)."""
 RATE_LIMIT_HINT = "the server keeps rate-limiting: lower --concurrency (concurrency= in Python)"
 
 
@@ -53,6 +55,8 @@ class Failure:
     status: int | None = None
     detail: str = ""
     """The server's own words (its error message, key masked), for a caller that adapts to it."""
+    format_refused: bool = False
+    """The server refused the `response_format` sent: a fact about it, not a fault to retry."""
 
 
 class Refused(BackendError):
@@ -62,6 +66,12 @@ class Refused(BackendError):
     def __init__(self, message: str, status: int | None, detail: str) -> None:
         super().__init__(message)
         self.status, self.detail = status, detail
+
+
+def names_format(message: str) -> bool:
+    """Whether an error message is about the response format (what a refusal of it names)."""
+    low = message.lower()
+    return "response_format" in low or "json_schema" in low or "json_object" in low
 
 
 def refusal(
@@ -75,7 +85,9 @@ def refusal(
         said, "", status=status, retry_after=wait, pause=quota_reset(headers), detail=detail
     )
     verdict.throttle = wait is not None or status == 429
-    if status == 429:
+    if status in FORMAT_STATUSES and names_format(error_detail(body, key, 2000)):
+        verdict.hint, verdict.retry, verdict.format_refused = "use --structured off", False, True
+    elif status == 429:
         verdict.hint = RATE_LIMIT_HINT
     elif status in RETRY_STATUSES:
         verdict.hint = "check the server's logs"

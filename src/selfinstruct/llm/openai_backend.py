@@ -40,6 +40,7 @@ from .request_shape import RequestShape
 from .responses import Malformed, mask, parse_completion, parse_models
 from .retry import RetryPolicy, quota_reset
 from .servers import NEUTRAL, detect
+from .structured import FormatRefused, Negotiation
 
 try:  # openai >= 3 ships httpx2, older releases httpx; the API we use is the same
     import httpx2 as httpx
@@ -82,7 +83,8 @@ class OpenAIBackend:
     others take its work. The backend binds to the event loop it is first used in; a new loop
     gets fresh clients. An `http_client` passed in (an `httpx.AsyncClient`, e.g.
     `openai.DefaultAsyncHttpxClient(...)`) carries every endpoint's requests in one loop, and
-    `aclose` closes it.
+    `aclose` closes it. A request whose `params.json_schema` is set asks for JSON of that schema
+    in the `response_format` the endpoint takes (`structured.py`; `structured="off"`: never).
     """
 
     def __init__(
@@ -103,6 +105,7 @@ class OpenAIBackend:
         http_client: Any = None,
         server: str = "auto",
         reasoning: str = "auto",
+        structured: str = "off",
     ) -> None:
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
@@ -132,6 +135,8 @@ class OpenAIBackend:
         self.reasoning = reasoning
         self._shape: RequestShape | None = None
         """What requests carry for thinking and what the endpoint refused (set on first use)."""
+        self.structured = Negotiation(structured, self.fleet.describe())
+        """Which `response_format` each API path takes, found on its first structured request."""
         self.usage = Usage()
         self.usage_by_endpoint = {url: Usage() for url in urls}
         self.retries = 0
@@ -174,7 +179,9 @@ class OpenAIBackend:
             args["stop"] = list(params.stop)
         seed = params.seed
         jobs = [
-            self._sample(p, args if seed is None else {**args, "seed": seed + i})
+            self._sample(
+                p, args if seed is None else {**args, "seed": seed + i}, params.json_schema
+            )
             for p in prompts
             for i in range(params.n)
         ]
@@ -241,11 +248,30 @@ class OpenAIBackend:
         """How requests were adapted to the endpoint (renamed, dropped, reasoning fields)."""
         return self.shape.sent() if self._shape is not None else {}
 
-    async def _sample(self, prompt: Prompt, args: dict[str, Any]) -> Completion:
-        """One completion of one prompt, adapted to what the endpoint refuses."""
+    async def _sample(
+        self, prompt: Prompt, args: dict[str, Any], schema: dict[str, Any] | None = None
+    ) -> Completion:
+        """One completion of one prompt (of JSON in `schema`'s shape, as the server allows)."""
         chat = not isinstance(prompt, str)
         body = {"model": self.info.model, ("messages" if chat else "prompt"): prompt, **args}
         path = "/chat/completions" if chat else "/completions"
+        if schema is not None and self.structured.wanted(schema):
+            completion, url = await self.structured.send(
+                path, schema, lambda form: self._adapted(path, _with_format(body, form), chat)
+            )
+            self.structured.note(path, completion.text, schema)
+        else:
+            completion, url = await self._adapted(path, body, chat)
+        if self._key != NO_KEY and self._key in completion.text + completion.reasoning:
+            completion.text = mask(completion.text, self._key)  # a server echoing the request
+            completion.reasoning = mask(completion.reasoning, self._key)
+        completion.endpoint = redact_url(url)
+        self.usage.add(completion)
+        self.usage_by_endpoint[url].add(completion)
+        return completion
+
+    async def _adapted(self, path: str, body: dict[str, Any], chat: bool) -> tuple[Completion, str]:
+        """`body` sent until the endpoint takes it, adapted to what its refusals name."""
         sent: list[dict[str, Any]] = []
 
         def shaped() -> dict[str, Any]:  # shaped when sent: what earlier refusals taught
@@ -254,20 +280,15 @@ class OpenAIBackend:
 
         for attempt in range(ADAPT_LIMIT):
             try:
-                completion, url = await self._call(path, shaped, _PARSERS[chat])
-                break
+                return await self._call(path, shaped, _PARSERS[chat])
+            except FormatRefused:
+                raise  # the structured negotiation's to handle, not a parameter to drop
             except Refused as exc:
                 learnt = self.shape.learn(exc.status, exc.detail, sent[-1] if sent else ())
                 unchanged = not sent or self.shape.apply(body, chat) == sent[-1]
                 if attempt + 1 == ADAPT_LIMIT or (not learnt and unchanged):
                     raise
-        if self._key != NO_KEY and self._key in completion.text + completion.reasoning:
-            completion.text = mask(completion.text, self._key)  # a server echoing the request
-            completion.reasoning = mask(completion.reasoning, self._key)
-        completion.endpoint = redact_url(url)
-        self.usage.add(completion)
-        self.usage_by_endpoint[url].add(completion)
-        return completion
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _call(self, path: str, body: Body, parse: Callable[[bytes], T]) -> tuple[T, str]:
         """Send until some endpoint answers well: (the parsed answer, that endpoint's URL)."""
@@ -284,8 +305,9 @@ class OpenAIBackend:
                 endpoint.answered = endpoint.answered or body is not None
                 return outcome, endpoint.url
             if not outcome.retry:
+                error = FormatRefused if outcome.format_refused else Refused
                 message = f"{endpoint.name} {outcome.what}: {outcome.hint}"
-                raise Refused(message, outcome.status, outcome.detail)
+                raise error(message, outcome.status, outcome.detail)
             now = time.monotonic()
             first_failure = now if first_failure is None else first_failure
             malformed += outcome.malformed and not endpoint.answered  # else: transient
@@ -396,6 +418,11 @@ else:  # pragma: no cover - Python 3.10
 
     async def _within(seconds: float, awaitable: Awaitable[T]) -> T:
         return await asyncio.wait_for(awaitable, seconds)
+
+
+def _with_format(body: dict[str, Any], form: dict[str, Any] | None) -> dict[str, Any]:
+    """`body` with `response_format` set to `form` (unchanged when None)."""
+    return body if form is None else {**body, "response_format": form}
 
 
 async def _gather_or_cancel(jobs: Sequence[Awaitable[T]]) -> list[T]:

@@ -16,9 +16,11 @@ from .reasoning import split_reasoning
 class TransformersBackend:
     """Batched, left-padded generation on one local model, optionally with a LoRA adapter.
 
-    Every GenerationParams field is honoured: temperature, top_p, max_tokens, stop sequences,
-    seed, n, and `presence_penalty` / `frequency_penalty` with OpenAI's semantics (see
-    `OpenAIPenalties`), applied to the logits before temperature and top_p as OpenAI does.
+    Every GenerationParams field but `json_schema` is honoured: temperature, top_p, max_tokens,
+    stop sequences, seed, n, and `presence_penalty` / `frequency_penalty` with OpenAI's semantics
+    (see `OpenAIPenalties`), applied to the logits before temperature and top_p as OpenAI does.
+    It does not constrain decoding to a schema, so the stages never ask it for JSON
+    (`--structured on` with it is refused; `auto` means plain text).
     """
 
     def __init__(
