@@ -27,6 +27,7 @@ from .estimate import cost_of
 from .jsonl import JsonlWriter
 from .llm.base import Backend, Completion, GenerationParams, Prompt
 from .llm.factory import backend_settings, resolve_model
+from .ray_executor import on_ray, stop_workers
 from .rundir import RunDir, add_usage
 from .runstate import RunState
 from .thinking import REASONING_TRUNCATED, TruncationNotice, room_for_thinking
@@ -293,6 +294,7 @@ async def run_model_stage(
     """
     stage = None
     if todo:
+        backend = on_ray(backend, state.config)  # --ray: the requests go to a Ray cluster
         await resolve_model(backend)
         chat = state.chat(backend)
         stage, settings = make_stage(chat)
@@ -320,6 +322,7 @@ async def run_model_stage(
         raise
     finally:
         stats = log.close(stopped)
+        stop_workers(backend)
         if stage is not None:
             state.record_requests(name, backend, stage.params)
     return stats
