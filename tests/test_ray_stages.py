@@ -96,6 +96,7 @@ def test_ray_run_makes_the_files_of_a_local_run(
     assert len(lines(plain / "classification.jsonl")) == len(TASKS)
     for stage in ("classify", "instances"):
         assert funnel(on_ray, stage) == funnel(plain, stage)
+        assert funnel(plain, stage)["requests"] >= len(tasks)
         assert funnel(on_ray, stage)["requests"] >= len(TASKS)
     assert not ray.util.list_named_actors()  # the stage stopped its workers
 
@@ -130,8 +131,12 @@ def test_a_killed_worker_loses_and_duplicates_nothing(cluster: Any, tmp_path: Pa
         killer = kill_a_worker_when(server, before + 8)
         classify(on_ray, classify_examples=2, progress=False, ray="local", ray_workers=2, **backend)
         killer.join(timeout=30)
+        for root, more in ((plain, {}), (on_ray, {"ray": "local", "ray_workers": 2})):
+            generate_instances(root, max_instances=2, progress=False, **backend, **more)
     assert killer.killed  # type: ignore[attr-defined]
     got = lines(on_ray / "classification.jsonl")
     assert sorted(r["instruction"] for r in got) == sorted(tasks)  # each once
     assert got == lines(plain / "classification.jsonl")
-    assert funnel(on_ray, "classify")["requests"] == funnel(plain, "classify")["requests"]
+    assert lines(on_ray / "instances.jsonl") == lines(plain / "instances.jsonl")
+    for stage in ("classify", "instances"):
+        assert funnel(on_ray, stage) == funnel(plain, stage)
