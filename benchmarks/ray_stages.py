@@ -31,11 +31,11 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fleet import endpoints  # noqa: E402  (the stub fleet, started the same way)
+from fleet import endpoints
 
-from selfinstruct.jsonl import JsonlWriter  # noqa: E402
-from selfinstruct.records import MachineInstruction  # noqa: E402
-from selfinstruct.rundir import RunDir  # noqa: E402
+from selfinstruct.jsonl import JsonlWriter
+from selfinstruct.records import MachineInstruction
+from selfinstruct.rundir import RunDir
 
 
 @dataclass
@@ -141,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
             ray_flags = ["--ray", "local", "--ray-workers", str(args.workers)]
             in_flight = args.workers * args.concurrency
             figures = [
-                run_measured("1 driver", command("instances", plain, urls, args.concurrency), plain),
+                run_measured(
+                    "1 driver", command("instances", plain, urls, args.concurrency), plain
+                ),
                 run_measured(
                     f"1 driver, {in_flight}", command("instances", wide, urls, in_flight), wide
                 ),
@@ -159,7 +161,12 @@ def main(argv: list[str] | None = None) -> int:
               f"{'driver CPU ms/req':>14} {'all CPU ms/req':>12}")  # fmt: skip
         for f in figures:
             print(f.show())
-        same = tasks_of(plain) == tasks_of(wide) == tasks_of(on_ray) == sorted(tasks_of(base, "machine"))
+        same = (
+            tasks_of(plain)
+            == tasks_of(wide)
+            == tasks_of(on_ray)
+            == sorted(tasks_of(base, "machine"))
+        )
         print(f"every instruction answered exactly once both ways: {same}")
         return 0 if same else 1
     finally:
