@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import require_all
 from openai_stub import StubServer
 
 from selfinstruct.classify import classify
@@ -25,7 +26,7 @@ from selfinstruct.ray_executor import ACTOR_PREFIX
 from selfinstruct.records import MachineInstruction
 from selfinstruct.rundir import RunDir
 
-ray = pytest.importorskip("ray") if not os.environ.get("CI") else __import__("ray")
+ray = __import__("ray") if require_all() else pytest.importorskip("ray")  # the [ray] extra
 
 TASKS = [
     "Convert the temperature from Celsius to Fahrenheit.",
@@ -140,3 +141,28 @@ def test_a_killed_worker_loses_and_duplicates_nothing(cluster: Any, tmp_path: Pa
     for stage in ("classify", "instances"):
         assert funnel(on_ray, stage) == funnel(plain, stage)
         assert funnel(plain, stage)["requests"] >= len(tasks)
+
+
+def test_the_ray_flag_alone_means_a_local_cluster() -> None:
+    from selfinstruct.cli import build_parser
+    from selfinstruct.cli.options import config_from_args
+
+    parser = build_parser()
+    alone = config_from_args(parser.parse_args(["classify", "--ray", "--out", "x"]))
+    named = config_from_args(
+        parser.parse_args(["instances", "--ray", "auto", "--ray-workers", "3"])
+    )
+    unset = config_from_args(parser.parse_args(["judge"]))
+    assert (alone.ray, named.ray, named.ray_workers, unset.ray) == ("local", "auto", 3, None)
+    assert "ray" not in alone.data_settings("classify")  # not a setting of the data
+
+
+def test_without_ray_installed_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from selfinstruct.errors import MissingDependencyError
+    from selfinstruct.ray_executor import connect
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
+    with pytest.raises(MissingDependencyError, match=r"selfinstruct\[ray\]"):
+        connect("local")
