@@ -21,6 +21,7 @@ from openai_stub import StubServer
 
 from selfinstruct.classify import classify
 from selfinstruct.instances import generate_instances
+from selfinstruct.judge import judge
 from selfinstruct.jsonl import JsonlWriter
 from selfinstruct.ray_executor import ACTOR_PREFIX
 from selfinstruct.records import MachineInstruction
@@ -133,12 +134,14 @@ def test_a_killed_worker_loses_and_duplicates_nothing(cluster: Any, tmp_path: Pa
         killer.join(timeout=30)
         for root, more in ((plain, {}), (on_ray, {"ray": "local", "ray_workers": 2})):
             generate_instances(root, max_instances=2, progress=False, **backend, **more)
+            judge(root, progress=False, **backend, **more)
     assert killer.killed  # type: ignore[attr-defined]
     got = lines(on_ray / "classification.jsonl")
     assert sorted(r["instruction"] for r in got) == sorted(tasks)  # each once
     assert got == lines(plain / "classification.jsonl")
     assert lines(on_ray / "instances.jsonl") == lines(plain / "instances.jsonl")
-    for stage in ("classify", "instances"):
+    assert lines(on_ray / "judgements.jsonl") == lines(plain / "judgements.jsonl")
+    for stage in ("classify", "instances", "judge"):
         assert funnel(on_ray, stage) == funnel(plain, stage)
         assert funnel(plain, stage)["requests"] >= len(tasks)
 
