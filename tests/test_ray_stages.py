@@ -21,8 +21,8 @@ from openai_stub import StubServer
 
 from selfinstruct.classify import classify
 from selfinstruct.instances import generate_instances
-from selfinstruct.judge import judge
 from selfinstruct.jsonl import JsonlWriter
+from selfinstruct.judge import judge
 from selfinstruct.ray_executor import ACTOR_PREFIX
 from selfinstruct.records import MachineInstruction
 from selfinstruct.rundir import RunDir
