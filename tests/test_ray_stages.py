@@ -81,6 +81,17 @@ def stages(root: Path, **options: Any) -> None:
     )  # fmt: skip
 
 
+def test_no_cluster_at_the_address_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from selfinstruct.errors import BackendError
+    from selfinstruct.ray_executor import connect
+
+    if ray.is_initialized():  # the module's cluster must not answer for `auto`
+        pytest.fail("this test runs before the cluster fixture starts one")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    with pytest.raises(BackendError, match="ray start --head"):
+        connect("auto")
+
+
 @pytest.mark.server
 def test_ray_run_makes_the_files_of_a_local_run(
     cluster: Any, llama_server: Any, tmp_path: Path

@@ -46,7 +46,13 @@ def connect(address: str) -> Any:
     ray = import_ray()
     if not ray.is_initialized():
         where = address.strip() or "local"
-        ray.init(address=where, include_dashboard=False, log_to_driver=False)
+        try:
+            ray.init(address=where, include_dashboard=False, log_to_driver=False)
+        except ConnectionError as exc:
+            raise BackendError(
+                f"--ray {where}: no Ray cluster answers ({exc}); start one with `ray start "
+                "--head`, name its address, or use --ray local"
+            ) from None
     return ray
 
 
