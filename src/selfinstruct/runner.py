@@ -28,6 +28,7 @@ from .json_answers import record_structured
 from .jsonl import JsonlWriter
 from .llm.base import Backend, Completion, GenerationParams, Prompt
 from .llm.factory import backend_settings, resolve_model
+from .ray_executor import on_ray, stop_workers
 from .rundir import RunDir, add_usage
 from .runstate import RunState
 from .thinking import REASONING_TRUNCATED, TruncationNotice, room_for_thinking
@@ -294,6 +295,7 @@ async def run_model_stage(
     """
     stage = None
     if todo:
+        backend = on_ray(backend, state.config)  # --ray: the requests go to a Ray cluster
         await resolve_model(backend)
         chat = state.chat(backend)
         stage, settings = make_stage(chat)
@@ -321,6 +323,7 @@ async def run_model_stage(
         raise
     finally:
         stats = log.close(stopped)
+        stop_workers(backend)
         if stage is not None:
             state.record_requests(name, backend, stage.params)
         record_structured(state, name, backend, getattr(stage, "ask", None))

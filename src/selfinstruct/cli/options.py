@@ -18,7 +18,10 @@ from pydantic import BaseModel
 from ..config import RunConfig, option_meta
 from ..config_files import config_from_sources
 
-RUN_WIDE = ("seeds", "out", "language", "seed", "preset", "prompt_dir", "progress", "force")
+RUN_WIDE = (
+    "seeds", "out", "language", "seed", "preset", "prompt_dir", "progress", "force", "ray",
+    "ray_workers",
+)  # fmt: skip
 
 
 def add_options(
@@ -66,6 +69,9 @@ def _add(group: Any, model: type[BaseModel], name: str) -> None:
             kwargs["choices"] = choices
         else:
             kwargs["metavar"] = {int: "N", float: "F", Path: "PATH"}.get(kind, "TEXT")
+    extra = info.json_schema_extra
+    if isinstance(extra, dict) and extra.get("bare") is not None:
+        kwargs.update(nargs="?", const=extra["bare"])
     group.add_argument(flag, **kwargs)
 
 
