@@ -85,7 +85,9 @@ def test_no_thinking_enters_a_run(tmp_path: Path, where: str) -> None:
     assert stats["judge"]["by_score"]["4"] == stats["judge"]["judged"] > 0
     assert stats["instances"]["kept"] > 0
     requests = json.loads((tmp_path / "run.json").read_text())["requests"]
-    assert requests["classify"]["max_tokens"] == CHAT_MAX_TOKENS + 2048  # room for thinking: a Qwen3 model
+    assert (
+        requests["classify"]["max_tokens"] == CHAT_MAX_TOKENS + 2048
+    )  # room for thinking: a Qwen3 model
 
 
 def test_reasoning_seen_in_bootstrap_makes_room_in_the_later_stages(tmp_path: Path) -> None:
@@ -241,7 +243,9 @@ def test_reasoning_off_asks_the_server_not_to_think(tmp_path: Path) -> None:
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert all(stats[s]["reasoning_tokens"] == 0 for s in ("bootstrap", "classify", "judge"))
     run = json.loads((tmp_path / "run.json").read_text())
-    assert run["requests"]["classify"]["max_tokens"] == CHAT_MAX_TOKENS  # no room needed: it does not think
+    assert (
+        run["requests"]["classify"]["max_tokens"] == CHAT_MAX_TOKENS
+    )  # no room needed: it does not think
     assert run["requests"]["classify"]["chat_template_kwargs"] == off
     assert all(s["reasoning"] == "off" for s in run["settings"].values())
     argv = ["bootstrap", "--out", str(tmp_path), "--no-progress", "--base-url", server.url]
