@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from ..errors import SelfInstructError, Terminated
 
 # Each module defines `register(subparsers)`; a subcommand's handler returns an exit code.
-SUBCOMMAND_MODULES = ("seeds", "stages", "report", "finetune")
+SUBCOMMAND_MODULES = ("seeds", "stages", "report", "dedup", "finetune")
 
 
 def build_parser() -> argparse.ArgumentParser:
