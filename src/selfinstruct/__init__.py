@@ -15,11 +15,13 @@ from .config import (
     BackendConfig,
     BootstrapConfig,
     ClassifyConfig,
+    DedupConfig,
     ExportConfig,
     InstancesConfig,
     JudgeConfig,
     RunConfig,
 )
+from .dedup import DedupResult, dedup
 from .errors import (
     BackendError,
     BudgetExhausted,
@@ -102,6 +104,8 @@ __all__ = [
     "ConfigError",
     "DataError",
     "Decision",
+    "DedupConfig",
+    "DedupResult",
     "Estimate",
     "ExportConfig",
     "ExportResult",
@@ -143,6 +147,7 @@ __all__ = [
     "bootstrap",
     "classify",
     "complete",
+    "dedup",
     "estimate",
     "export_run",
     "generate_instances",
