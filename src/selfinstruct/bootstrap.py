@@ -142,9 +142,13 @@ class _Loop:
             **state.config.data_settings("bootstrap"),
             **backend_settings(self.backend, chat),
             "template": text_digest(self.template),
+            "pool_file": state.pool_fingerprint(),
         }
         state.claim("bootstrap", settings)
-        self.pool = Pool(c, state.language, self.seed_instructions, self.machine, self.template)
+        self.pool = Pool(
+            c, state.language, self.seed_instructions, self.machine, self.template,
+            existing=state.pool_rows,
+        )  # fmt: skip
         self.machine = self.pool.machine
 
     async def run(self) -> BootstrapResult:
@@ -198,10 +202,10 @@ class _Loop:
             chosen = sample_instructions(
                 rng,
                 self.seed_instructions,
-                self.machine,
+                self.pool.sampled,  # the --pool rows, then the machine instructions
                 c.num_prompt_instructions,
                 c.num_machine_instructions,
-                visible,
+                self.pool.existing + visible,
             )
             self._prompts_of[rid] = chosen
             prompts.append(encode_prompt(chosen, self.style, self.template))
