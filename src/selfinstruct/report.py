@@ -39,8 +39,9 @@ class ReportResult:
 
 
 def report(
-    out_dir: str | Path | RunConfig,
+    out_dir: str | Path | RunConfig | None = None,
     *,
+    data: str | Path | None = None,
     price_input: float | None = None,
     price_output: float | None = None,
     sample: int = 12,
@@ -50,8 +51,20 @@ def report(
 
     Prices are per million prompt / completion tokens; given here they win over a RunConfig's
     `[backend] price_input` / `price_output`. `sample` is how many rejected candidates the
-    dedup table shows, `top_verbs` how many leading verbs the diversity chart shows.
+    dedup table shows, `top_verbs` how many leading verbs the diversity chart shows. With
+    `data` (any dataset `selfinstruct dedup` reads), the views that need no run, written to
+    `out_dir` (default: `<data>.report/`); see report_dataset.py.
     """
+    if data is not None:
+        from .report_dataset import dataset_report
+
+        where = out_dir.out if isinstance(out_dir, RunConfig) else out_dir
+        found, html, md, plots, text = dataset_report(
+            data, where, sample=sample, top_verbs=top_verbs
+        )
+        return ReportResult(html.parent, html, md, [p.path for p in plots], found, text)
+    if out_dir is None:
+        raise ConfigError("nothing to report on: pass a run directory (--out DIR) or --data FILE")
     if isinstance(out_dir, RunConfig):
         config = out_dir
         if config.out is None:

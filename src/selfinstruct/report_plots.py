@@ -39,8 +39,11 @@ class Plot:
     title: str
 
 
-def write_plots(data: ReportData, folder: Path) -> list[Plot]:
-    """Draw every plot the data has material for into `folder`; return them in report order."""
+def write_plots(
+    data: ReportData, folder: Path, only: Sequence[str] | None = None
+) -> list[Plot]:
+    """Draw every plot the data has material for into `folder` (those named in `only`, when
+    given); return them in report order."""
     _require_matplotlib()
     folder.mkdir(parents=True, exist_ok=True)
     drawers: list[tuple[str, str, Callable[[Any, ReportData], None] | None]] = [
@@ -60,7 +63,7 @@ def write_plots(data: ReportData, folder: Path) -> list[Plot]:
     plots = []
     with _fonts(data.language):
         for name, title, draw in drawers:
-            if draw is None:
+            if draw is None or (only is not None and name not in only):
                 continue
             path = folder / f"{name}.png"
             _draw(draw, data, path)
