@@ -43,21 +43,41 @@ class JudgeResult:
 
 
 def judge(
-    out_dir: str | Path | RunConfig | None = None, backend: Backend | None = None, **options: Any
+    out_dir: str | Path | RunConfig | None = None,
+    backend: Backend | None = None,
+    *,
+    data: str | Path | None = None,
+    **options: Any,
 ) -> JudgeResult:
     """Score every kept instance in `out_dir` not yet scored; append judgements.jsonl.
 
-    `options` are RunConfig options (`judge_max_tokens=48`, ...).
+    `options` are RunConfig options (`judge_max_tokens=48`, ...). With `data` (any dataset
+    `selfinstruct dedup` reads), its rows are scored instead, into `out_dir` (judge_data.py).
     """
+    if data is not None:
+        from .judge_data import open_data
+
+        state, items = open_data(out_dir, data, **options)
+        backend = backend or backend_from_config(state.config.backend)
+        return run_sync(judge_items(state, backend, items), backend)
     state = open_dir(out_dir, **options)
     backend = backend or backend_from_config(state.config.backend)
     return run_sync(run_stage(state, backend), backend)
 
 
 async def ajudge(
-    out_dir: str | Path | RunConfig | None = None, backend: Backend | None = None, **options: Any
+    out_dir: str | Path | RunConfig | None = None,
+    backend: Backend | None = None,
+    *,
+    data: str | Path | None = None,
+    **options: Any,
 ) -> JudgeResult:
     """`judge` for callers who own the event loop."""
+    if data is not None:
+        from .judge_data import open_data
+
+        state, items = open_data(out_dir, data, **options)
+        return await judge_items(state, backend or backend_from_config(state.config.backend), items)
     state = open_dir(out_dir, **options)
     return await run_stage(state, backend or backend_from_config(state.config.backend))
 
@@ -129,8 +149,13 @@ def counts_of(line: JudgeRecord) -> Counter[str]:
 async def run_stage(state: RunState, backend: Backend) -> JudgeResult:
     """The judge stage of a run: every kept instance not scored yet."""
     state.require(state.rundir.instances, "instances")
-    c = state.config.judge
     items = items_of(list(state.rundir.read_instance_tasks().values()))
+    return await judge_items(state, backend, items)
+
+
+async def judge_items(state: RunState, backend: Backend, items: list[Item]) -> JudgeResult:
+    """Score the `items` not in the directory's judgements.jsonl yet (a run's, or a dataset's)."""
+    c = state.config.judge
     done = state.rundir.read_judgements()
     todo = [i for i in items if (i.instruction, i.instance) not in done]
 
