@@ -519,7 +519,9 @@ class DedupConfig(Section):
     """`selfinstruct dedup`: exact ROUGE-L dedup of a dataset you have, as a run's filter does it."""
 
     out: Path | None = opt(
-        None, "output directory: the kept rows (in the input's format), removed.jsonl, dedup.json"
+        None,
+        "output directory: the kept rows (in the input's format), removed.jsonl, dedup.json",
+        data=False,
     )
     compare: Literal["instruction", "instruction_input"] = opt(
         "instruction",
