@@ -170,7 +170,9 @@ def main() -> None:
     report(args, ours, set(gone), mine, theirs, texts)
 
 
-def report(args, ours: dict, gone: set[int], mine: dict, theirs: set[int], texts: list[str]) -> None:  # noqa: ANN001, E501
+def report(
+    args, ours: dict, gone: set[int], mine: dict, theirs: set[int], texts: list[str]
+) -> None:
     n = args.rows
     print(f"ours (selfinstruct.dedup, exact ROUGE-L > 0.7): {ours['seconds']:.1f} s "
           f"({n / ours['seconds']:,.0f} rows/s; deciding {ours['decide_seconds']:.1f} s), "

@@ -35,7 +35,7 @@ def edited(texts: list[str], n: int, seed: int, sep: str = " ") -> list[str]:
 
 
 class _Tokens:
-    def __init__(self, fn) -> None:  # noqa: ANN001
+    def __init__(self, fn) -> None:
         self.tokenize = fn
 
 
@@ -64,7 +64,8 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("corpus", "n", "zh"), [("instructions.jsonl", 400, False), ("instructions_zh.jsonl", 250, True)]
+    ("corpus", "n", "zh"),
+    [("instructions.jsonl", 400, False), ("instructions_zh.jsonl", 250, True)],
 )
 def test_decisions_scores_and_nearest_rows_are_rouge_scores(
     tmp_path: Path, corpus: str, n: int, zh: bool
@@ -90,7 +91,11 @@ ROWS = [
     ("Write a short poem about the sea.", "", "Waves..."),
     ("Write a short poem about the sea!", "", "Blue..."),  # same tokens: duplicate
     ("Translate the sentence into French.", "Good morning.", "Bonjour."),
-    ("Translate the sentence into French.", "How are you today, my dear old friend?", "Bonne nuit."),  # noqa: E501
+    (
+        "Translate the sentence into French.",
+        "How are you today, my dear old friend?",
+        "Bonne nuit.",
+    ),
     ("Write a short poem about the ocean.", "", "Deep..."),  # 0.857 to row 1: too_similar
     ("List three uses of a paperclip.", "", "1. ..."),
 ]
@@ -141,7 +146,7 @@ def _instructions(path: Path) -> list[str]:
 @pytest.mark.parametrize("shape", [alpaca, sharegpt, messages, prompt_completion])
 def test_every_format_is_read_and_written_back_in_its_own_format(
     tmp_path: Path, container: str, shape
-) -> None:  # noqa: ANN001
+) -> None:
     data = _write(container, tmp_path, [shape(*r) for r in ROWS])
     result = selfinstruct.dedup(data, tmp_path / "out", progress=False)
     assert result.summary["inputs"][0]["format"] == f"{shape.__name__} {container}"
@@ -165,7 +170,7 @@ def test_instruction_and_input_and_ordering_by_a_score(tmp_path: Path) -> None:
     worst = selfinstruct.dedup(
         data, tmp_path / "worst", order_by="score", ascending=True, progress=False
     )
-    assert [json.loads(x)["output"] for x in worst.files[0].open()][0] == "Blue..."
+    assert json.loads(next(iter(worst.files[0].open())))["output"] == "Blue..."
 
 
 def test_several_inputs_are_deduplicated_together(tmp_path: Path) -> None:
@@ -178,7 +183,7 @@ def test_several_inputs_are_deduplicated_together(tmp_path: Path) -> None:
     assert removed[-1]["file"] == str(second) and removed[-1]["nearest_file"] == str(first)
 
 
-def test_a_crash_loses_nothing_and_a_rerun_resumes(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_a_crash_loses_nothing_and_a_rerun_resumes(tmp_path: Path, monkeypatch) -> None:
     texts = edited(instructions(n=3000), 1500, seed=5)
     data = write_jsonl(tmp_path / "in.jsonl", [{"instruction": t} for t in texts])
     clean = selfinstruct.dedup(data, tmp_path / "clean", progress=False)
@@ -186,7 +191,7 @@ def test_a_crash_loses_nothing_and_a_rerun_resumes(tmp_path: Path, monkeypatch) 
     calls = {"n": 0}
     decide = dedup_module.Decider.decide
 
-    def crash(self, k: int, g: int):  # noqa: ANN001, ANN202
+    def crash(self, k: int, g: int):
         calls["n"] += 1
         if calls["n"] == 2200:  # mid-chunk, after four checkpoints
             raise KeyboardInterrupt
@@ -234,7 +239,7 @@ def test_bad_rows_name_the_file_line_and_field(tmp_path: Path) -> None:
         selfinstruct.dedup(tmp_path / "d.jsonl", tmp_path / "out", progress=False)
 
 
-def test_the_command_line(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_the_command_line(tmp_path: Path, capsys) -> None:
     data = write_jsonl(tmp_path / "a.jsonl", [alpaca(*r) for r in ROWS])
     assert main(["dedup", str(data), "--out", str(tmp_path / "out"), "--no-progress"]) == 0
     line = capsys.readouterr().out

@@ -22,7 +22,7 @@ def sharegpt(path: Path, rows: list[tuple[str, str]]) -> Path:
     return path
 
 
-def scores_by_answer(prompt, params) -> str:  # noqa: ANN001
+def scores_by_answer(prompt, params) -> str:
     """5/5 for an answer that says "right", 1/2 otherwise, in the prompt's language."""
     text = prompt_text(prompt)
     shown = text.split("Response: ")[-1] if "Response: " in text else text.split("回答：")[-1]
@@ -40,7 +40,7 @@ def test_every_row_is_scored_once_and_a_rerun_resumes(tmp_path: Path) -> None:
     out = tmp_path / "judged"
     calls = {"n": 0}
 
-    def dies(prompt, params) -> str:  # noqa: ANN001
+    def dies(prompt, params) -> str:
         calls["n"] += 1
         if calls["n"] == 5:
             raise KeyboardInterrupt
@@ -61,7 +61,8 @@ def test_every_row_is_scored_once_and_a_rerun_resumes(tmp_path: Path) -> None:
         assert (line["instruction"], line["output"]) == (question, answer)
         assert line["score"] == (5 if "right" in answer else 1)
     assert {(x["instruction"], x["instance"]) for x in lines if x["instruction"] == asks[0]} == {
-        (asks[0], 0), (asks[0], 1)
+        (asks[0], 0),
+        (asks[0], 1),
     }
     idle = FakeBackend()
     assert judge(out, idle, data=data, progress=False).new == 0 and idle.history == []
@@ -80,7 +81,7 @@ def test_chinese_rows_get_the_chinese_prompt(tmp_path: Path) -> None:
 
 
 @pytest.mark.server
-def test_judge_data_on_llama_server(llama_server: LlamaServer, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_judge_data_on_llama_server(llama_server: LlamaServer, tmp_path: Path, capsys) -> None:
     asks = instructions(n=3)
     data = sharegpt(tmp_path / "mine.jsonl", [(q, "Here is my answer.") for q in asks])
     args = ["judge", "--data", str(data), "--out", str(tmp_path / "out"), "--backend", "openai",

@@ -31,7 +31,7 @@ def test_pool_rows_are_compared_sampled_recorded_and_not_new_data(tmp_path: Path
     data = pool_file(tmp_path / "mine.jsonl", mine)
     rng = random.Random(0)
 
-    def respond(prompt, params) -> str:  # noqa: ANN001
+    def respond(prompt, params) -> str:
         copy = rng.choice(mine)  # a candidate equal to a row the user already has
         return numbered_list(prompt).replace("Here are more tasks:\n", f"Here:\n9. {copy}\n")
 

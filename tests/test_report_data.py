@@ -47,13 +47,16 @@ def test_a_chat_dataset_gets_diversity_duplicates_and_shape(tmp_path: Path) -> N
         assert title in md
     assert "## Funnel" not in md and "Tokens and cost" not in md
     assert sorted(p.name for p in result.plots) == [
-        "lengths.png", "rouge.png", "tasks.png", "verbs.png"
+        "lengths.png",
+        "rouge.png",
+        "tasks.png",
+        "verbs.png",
     ]
     assert all(p.stat().st_size > 1000 for p in result.plots)
     assert result.html.read_text("utf-8").count("data:image/png;base64,") == 4
 
 
-def test_a_chinese_parquet_dataset_and_the_command_line(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_a_chinese_parquet_dataset_and_the_command_line(tmp_path: Path, capsys) -> None:
     texts = instructions("instructions_zh.jsonl", 120)
     table = pa.Table.from_pylist([{"instruction": t, "input": "", "output": "好"} for t in texts])
     pq.write_table(table, tmp_path / "zh.parquet")

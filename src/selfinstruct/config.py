@@ -516,7 +516,7 @@ def _same(model: type[BaseModel], name: str) -> Any:
 
 
 class DedupConfig(Section):
-    """`selfinstruct dedup`: exact ROUGE-L dedup of a dataset you have, as a run's filter does it."""
+    """`selfinstruct dedup`: exact ROUGE-L dedup of a dataset you have, as a run's filter."""
 
     out: Path | None = opt(
         None,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import time
 from array import array
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +22,13 @@ from pydantic import BaseModel, ValidationError
 from tqdm.auto import tqdm
 
 from .config import DedupConfig
-from .dataset_io import Source, open_source, read_rows, write_kept
+from .dataset_io import Source, open_source, read_rows
+from .dedup_files import PROGRESS, REMOVED, DedupResult, finish, output_paths
 from .errors import ConfigError
-from .jsonl import JsonlWriter, iter_jsonl, read_jsonl, write_json_atomic
+from .jsonl import JsonlWriter, iter_jsonl, read_jsonl
 from .language import detect_language
 from .similarity import SimilarityIndex, get_tokenizer
 
-PROGRESS, REMOVED, SUMMARY = "progress.jsonl", "removed.jsonl", "dedup.json"
 BATCH = 4096
 """Rows decided between two checkpoints."""
 
@@ -46,19 +45,6 @@ class Removal(BaseModel):
     nearest: str
     nearest_file: str
     nearest_line: int
-
-
-@dataclass
-class DedupResult:
-    """The counts over every row, the files written, and dedup.json's content."""
-
-    out_dir: Path
-    rows: int
-    kept: int
-    removed: int
-    new: int
-    files: list[Path]
-    summary: dict[str, Any]
 
 
 @dataclass
@@ -140,18 +126,6 @@ def make_dedup_config(config: DedupConfig | None = None, **options: Any) -> Dedu
         raise ConfigError(f"dedup: {key}: {err['msg']}") from None
 
 
-def output_paths(sources: Sequence[Source], out: Path) -> list[Path]:
-    """Where each input's kept rows go: DIR/<its name>, numbered when two names clash."""
-    names = [s.path.name for s in sources]
-    paths = []
-    for number, (source, name) in enumerate(zip(sources, names, strict=True)):
-        dest = out / (name if names.count(name) == 1 else f"{number}_{name}")
-        if dest.resolve() == source.path.resolve():
-            raise ConfigError(f"--out {out} would overwrite the input {source.path}: pick another")
-        paths.append(dest)
-    return paths
-
-
 class Decider:
     """The kept rows so far, as a run's pool, and the loop that decides the rest."""
 
@@ -172,7 +146,9 @@ class Decider:
 
     def settings(self) -> dict[str, Any]:
         """What the decisions depend on, recorded as progress.jsonl's first line."""
-        data = self.config.model_dump(mode="json", exclude={"out", "progress", "similarity_workers"})
+        data = self.config.model_dump(
+            mode="json", exclude={"out", "progress", "similarity_workers"}
+        )
         inputs = [str(s.path) for s in self.table.sources]
         return {**data, "language": self.language, "inputs": inputs, "rows": len(self.table.texts),
                 "rows_sha256": self.table.digest()}  # fmt: skip
@@ -201,7 +177,7 @@ class Decider:
         self.index.add_many(texts)
         if self.semantic is not None:
             self.semantic.add_many(texts)
-        for offset, (g, text) in enumerate(zip(positions, texts, strict=True)):
+        for offset, text in enumerate(texts):
             self.exact.setdefault(hash(tuple(self.tokenize(text))), first + offset)
         self.kept.extend(positions)
 
@@ -262,48 +238,3 @@ class Decider:
 
     def close(self) -> None:
         self.index.close()
-
-
-def finish(
-    table: Table,
-    config: DedupConfig,
-    language: str,
-    outputs: list[Path],
-    new: int,
-    elapsed: float,
-) -> DedupResult:
-    """Write each input's kept rows and dedup.json from the decisions on disk."""
-    out = Path(config.out or ".")
-    removals = {int(r["order"]): r for r in read_jsonl(out / REMOVED)}
-    gone = {table.order[k] for k in removals if k < len(table.order)}
-    reasons = Counter(r["reason"] for r in removals.values())
-    inputs = []
-    for number, (source, dest) in enumerate(zip(table.sources, outputs, strict=True)):
-        mine = [g for g in range(len(table.texts)) if table.source_of[g] == number]
-        keep = {int(table.index_of[g]) for g in mine if g not in gone}
-        write_kept(source, keep, dest)
-        inputs.append({"path": str(source.path), "format": source.format, "rows": len(mine),
-                       "kept": len(keep), "removed": len(mine) - len(keep),
-                       "written": str(dest)})  # fmt: skip
-    rows = len(table.texts)
-    summary = {
-        "rows": rows,
-        "kept": rows - len(gone),
-        "removed": len(gone),
-        "by_reason": dict(sorted(reasons.items())),
-        "compared": "instruction + input" if config.compare == "instruction_input"
-        else "instruction",
-        "threshold": config.threshold,
-        "language": language,
-        "tokens": "one per Han character, [a-z0-9] runs" if language == "zh"
-        else "rouge-score's (lowercase [a-z0-9] runs, no stemming)",
-        "order_by": config.order_by,
-        "best": None if config.order_by is None else ("lowest" if config.ascending else "highest"),
-        "semantic": config.semantic,
-        "inputs": inputs,
-        "decided_this_run": new,
-        "elapsed_s": round(elapsed, 3),
-        "rows_per_s": round(new / elapsed, 1) if elapsed > 0 else None,
-    }  # fmt: skip
-    write_json_atomic(out / SUMMARY, summary)
-    return DedupResult(out, rows, rows - len(gone), len(gone), new, outputs, summary)

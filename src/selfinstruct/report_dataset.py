@@ -171,8 +171,12 @@ def _near(data: ReportData, sampled: str) -> list[Block]:
         f"`selfinstruct dedup` removes them. A sample of {len(d.similar)}, closest first:"
     )]  # fmt: skip
     if d.similar:
-        blocks.append(Table(["score", "row", "nearest earlier row"],
-                            [[f"{s.score:.3f}", s.candidate, s.nearest] for s in d.similar]))
+        blocks.append(
+            Table(
+                ["score", "row", "nearest earlier row"],
+                [[f"{s.score:.3f}", s.candidate, s.nearest] for s in d.similar],
+            )
+        )
     return blocks
 
 
@@ -180,7 +184,7 @@ def _shape(data: ReportData, figures: dict[str, Figure]) -> list[Block]:
     s = data.shape
     m = s.machine
     per_task = m.instances_per_task
-    med = (lambda xs: f"{sorted(xs)[len(xs) // 2]}" if xs else "")  # noqa: E731
+    med = lambda xs: f"{sorted(xs)[len(xs) // 2]}" if xs else ""  # noqa: E731
     table = Table(["", "rows"], [
         ["rows", f"{m.instances:,}"],
         ["distinct instructions", f"{len(per_task):,}"],

@@ -39,9 +39,7 @@ class Plot:
     title: str
 
 
-def write_plots(
-    data: ReportData, folder: Path, only: Sequence[str] | None = None
-) -> list[Plot]:
+def write_plots(data: ReportData, folder: Path, only: Sequence[str] | None = None) -> list[Plot]:
     """Draw every plot the data has material for into `folder` (those named in `only`, when
     given); return them in report order."""
     _require_matplotlib()
