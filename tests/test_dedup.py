@@ -249,3 +249,20 @@ def test_the_command_line(tmp_path: Path, capsys) -> None:
     assert main(["dedup", str(data), "--out", str(tmp_path / "o2"), "--threshold", "2"]) == 2
     assert "--threshold" in capsys.readouterr().err
     assert main(["dedup", str(data), "--out", str(tmp_path)]) == 2  # would overwrite the input
+
+
+def test_semantic_removes_a_paraphrase_rouge_l_keeps(tmp_path: Path) -> None:
+    from test_semantic import IDIOM, PARAPHRASE, POOL, UNRELATED, needs
+
+    needs("minilm")
+    rows = [*POOL, PARAPHRASE, UNRELATED, IDIOM]
+    data = write_jsonl(tmp_path / "a.jsonl", [{"instruction": t} for t in rows])
+    plain = selfinstruct.dedup(data, tmp_path / "plain", progress=False)
+    assert plain.removed == 0  # no pair is above 0.7 by ROUGE-L
+    result = selfinstruct.dedup(data, tmp_path / "out", semantic=True, progress=False)
+    removed = [json.loads(x) for x in (tmp_path / "out/removed.jsonl").open()]
+    assert [(r["text"], r["reason"], r["nearest"]) for r in removed] == [
+        (PARAPHRASE, "too_similar_semantic", POOL[0]),
+        (IDIOM, "too_similar_semantic", POOL[3]),
+    ]
+    assert result.summary["semantic"] is True and result.kept == 5
