@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from corpora import instructions
 from fakes import FakeBackend, prompt_text
 from llama_server import LlamaServer
 
-from selfinstruct import ConfigError, judge
+from selfinstruct import ConfigError, ajudge, judge
 from selfinstruct.cli import main
 from selfinstruct.rundir import RunDir
 
@@ -75,7 +76,7 @@ def test_chinese_rows_get_the_chinese_prompt(tmp_path: Path) -> None:
     asks = instructions("instructions_zh.jsonl", 3)
     data = sharegpt(tmp_path / "zh.jsonl", [(q, "对的回答") for q in asks])
     backend = FakeBackend(respond=scores_by_answer)
-    result = judge(tmp_path / "out", backend, data=data, progress=False)
+    result = asyncio.run(ajudge(tmp_path / "out", backend, data=data, progress=False))
     assert "有用性：<1-5>" in prompt_text(backend.history[0][0])
     assert result.stats["language"] == "zh" and result.stats["by_score"]["5"] == 3
 
