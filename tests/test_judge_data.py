@@ -86,7 +86,8 @@ def test_judge_data_on_llama_server(llama_server: LlamaServer, tmp_path: Path, c
     asks = instructions(n=3)
     data = sharegpt(tmp_path / "mine.jsonl", [(q, "Here is my answer.") for q in asks])
     args = ["judge", "--data", str(data), "--out", str(tmp_path / "out"), "--backend", "openai",
-            "--base-url", llama_server.base_url, "--model", llama_server.model, "--no-progress"]  # fmt: skip
+            "--base-url", llama_server.base_url, "--model", llama_server.model, "--no-progress",
+            "--concurrency", "1"]  # fmt: skip
     assert main(args) == 0
     assert capsys.readouterr().out.startswith("judge: 3/3 instances scored")
     judged = RunDir.of(tmp_path / "out").read_judgements()
