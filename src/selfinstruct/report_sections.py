@@ -15,14 +15,14 @@ from .report_plots import Plot
 from .report_shape import Side
 
 HOW_VERBS = (
-    "How verbs and objects are found: in English the verb is the instruction's first word once "
-    "openers such as 'please', 'can you' or 'I want you to' are skipped (no verb when that word "
-    "is a question word, pronoun or article, or has digits or an apostrophe), and the object is "
-    "the first later word that is not an article, quantifier, pronoun, preposition or question "
-    "word. In Chinese, jieba's part-of-speech tags: the first verb (after a leading 请 or 帮我; "
-    "also verbs jieba tags as nouns, such as 总结, at the start) and the first noun after it "
-    "outside a 关于...的 topic phrase, or the noun fronted by 把/将. The paper used a "
-    "constituency parser; this agrees with one on the common imperative shapes."
+    "How verbs and objects are found: as the paper does (the verb closest to the root and the "
+    "head of its first direct noun object), without a parser. In English the verb opens the first "
+    "imperative clause, after openers ('please', 'can you') and an introduction such as 'Given "
+    "X,'; questions, statements and fragments have none; the object is the head noun of the "
+    "phrase after the verb (none for a pronoun or a clause). In Chinese, jieba's part-of-speech "
+    "tags: the verb after 请, 给定X， or a prepositional phrase (a light verb's noun: 进行总结), "
+    "and the last noun of its object across 的 modifiers, or the noun fronted by 将/把. Agreement "
+    "with hand labels of real instructions is in docs/report.md."
 )
 
 
