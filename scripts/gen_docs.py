@@ -16,13 +16,13 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 COMMANDS = (
     (), ("seeds", "validate"), ("bootstrap",), ("classify",), ("instances",), ("judge",),
-    ("export",), ("run",), ("report",), ("finetune",),
+    ("export",), ("run",), ("report",), ("dedup",), ("finetune",),
 )  # fmt: skip
 
 
 def options_md() -> str:
     """One table per section of RunConfig: key, flag, default, allowed values, help."""
-    from selfinstruct.config import SECTIONS, RunConfig, option_meta
+    from selfinstruct.config import SECTIONS, DedupConfig, RunConfig, option_meta
     from selfinstruct.config_files import allowed_values
 
     lines = [
@@ -42,6 +42,7 @@ def options_md() -> str:
     for section in SECTIONS:
         model = RunConfig.model_fields[section].annotation
         tables.append((f"[{section}]", model, list(model.model_fields)))
+    tables.append(("`selfinstruct dedup`", DedupConfig, list(DedupConfig.model_fields)))
     for title, model, names in tables:
         lines += ["", f"## {title}", ""]
         if model.__doc__ and model is not RunConfig:

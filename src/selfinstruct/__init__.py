@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .bootstrap import BootstrapResult, abootstrap, bootstrap
+from .bootstrap import abootstrap, bootstrap
+from .bootstrap_result import BootstrapResult
 from .classify import ClassifyResult, aclassify, classify
 from .config import (
     BackendConfig,
     BootstrapConfig,
     ClassifyConfig,
+    DedupConfig,
     ExportConfig,
     InstancesConfig,
     JudgeConfig,
     RunConfig,
 )
+from .dedup import DedupResult, dedup
 from .errors import (
     BackendError,
     BudgetExhausted,
@@ -102,6 +105,8 @@ __all__ = [
     "ConfigError",
     "DataError",
     "Decision",
+    "DedupConfig",
+    "DedupResult",
     "Estimate",
     "ExportConfig",
     "ExportResult",
@@ -143,6 +148,7 @@ __all__ = [
     "bootstrap",
     "classify",
     "complete",
+    "dedup",
     "estimate",
     "export_run",
     "generate_instances",

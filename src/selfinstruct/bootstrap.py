@@ -12,11 +12,12 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Awaitable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from . import thinking
+from .bootstrap_result import BootstrapResult
 from .candidates import recase
 from .config import RunConfig
 from .json_answers import JsonAsk, answer_candidates, json_ask, record_structured
@@ -32,19 +33,7 @@ from .scheduler import Scheduler
 from .sync import run_sync
 from .templates import require_user_template
 
-STOP_OK = ("target_reached", "token_budget")
 UNWRAPPED = "unwrapped"  # the count of candidates read without their chat formatting
-
-
-@dataclass
-class BootstrapResult:
-    """What a run did: totals over all runs in the directory, and why it stopped."""
-
-    out_dir: Path
-    accepted: int
-    new: int
-    stopped: str
-    stats: dict[str, Any]
 
 
 def bootstrap(
@@ -152,9 +141,13 @@ class _Loop:
             **state.config.data_settings("bootstrap"),
             **backend_settings(self.backend, chat),
             "template": text_digest(self.template),
+            "pool_file": state.pool_fingerprint(),
         }
         state.claim("bootstrap", settings)
-        self.pool = Pool(c, state.language, self.seed_instructions, self.machine, self.template)
+        self.pool = Pool(
+            c, state.language, self.seed_instructions, self.machine, self.template,
+            existing=state.pool_rows,
+        )  # fmt: skip
         self.machine = self.pool.machine
 
     async def run(self) -> BootstrapResult:
@@ -206,14 +199,15 @@ class _Loop:
             visible = self._pool_len_after.get(
                 rid - self.window - 1, self._pool_len_after[self.first_request - 1]
             )
+            assert self.pool is not None, "the pool is built (in _start) before any request"
             rng = random.Random(f"{self.state.config.seed}:{rid}")
             chosen = sample_instructions(
                 rng,
                 self.seed_instructions,
-                self.machine,
+                self.pool.sampled,  # the --pool rows, then the machine instructions
                 c.num_prompt_instructions,
                 c.num_machine_instructions,
-                visible,
+                self.pool.existing + visible,
             )
             self._prompts_of[rid] = chosen
             prompt = encode_prompt(chosen, self.style, self.template)
@@ -294,17 +288,6 @@ class _Loop:
             "reasoning_truncated": counts[thinking.REASONING_TRUNCATED],
             "language": self.state.language,
         }
-
-
-def shortfall(result: BootstrapResult, target: int) -> str | None:
-    """Why bootstrap stopped short of its target, in words; None when it did not."""
-    if result.stopped in STOP_OK or result.accepted >= target:
-        return None
-    then = "the later stages use those" if result.accepted else "there is no data to go on with"
-    return (
-        f"bootstrap stopped early ({result.stopped}) with {result.accepted} of {target} "
-        f"instructions; {then}"
-    )
 
 
 def _postfix(counts: Counter[str]) -> dict[str, str]:

@@ -11,6 +11,7 @@ files by the fingerprint of the text they hold, not by their path).
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -225,6 +226,13 @@ class BootstrapConfig(Section):
     )  # fmt: skip
     semantic_model: str | None = opt(
         None, "minilm, use-multilingual or a sentence-transformers directory; default: by language"
+    )
+    pool_file: Path | None = opt(
+        None,
+        "a dataset you already have (any format `selfinstruct dedup` reads): its instructions "
+        "start the machine pool, so new ones must differ from them too; they are sampled as "
+        "machine instructions but not exported (recorded in run.json by fingerprint)",
+        flag="pool",
     )
 
     _split = field_validator("blacklist", mode="before")(_comma_list)
@@ -545,3 +553,38 @@ def build_config(base: dict[str, Any], over: dict[str, Any], source: str) -> Run
 def make_config(config: RunConfig | None = None, **options: Any) -> RunConfig:
     """`config` (default: all defaults) with flat keyword options applied."""
     return (config or RunConfig()).updated(**{k: v for k, v in options.items()})
+
+
+def _same(model: type[BaseModel], name: str) -> Any:
+    """A copy of another model's field (default, bounds, help): one declaration, two commands."""
+    return copy.copy(model.model_fields[name])
+
+
+class DedupConfig(Section):
+    """`selfinstruct dedup`: exact ROUGE-L dedup of a dataset you have, as a run's filter."""
+
+    out: Path | None = opt(
+        None,
+        "output directory: the kept rows (in the input's format), removed.jsonl, dedup.json",
+        data=False,
+    )
+    compare: Literal["instruction", "instruction_input"] = opt(
+        "instruction",
+        "which fields are compared: the instruction (the user turn in chat formats), or the "
+        "instruction and the input (Alpaca's `input`) joined by a new line",
+    )
+    threshold: float = _same(BootstrapConfig, "threshold")
+    language: Literal["en", "zh"] | None = opt(
+        None, "tokens: en (rouge-score's words) or zh (one per Han character); default: detected"
+    )
+    order_by: str | None = opt(
+        None,
+        "a numeric column (a judge score, say): rows are taken best first, so each group of "
+        "near-duplicates keeps its best row; default: in the input's order",
+    )
+    ascending: bool = opt(False, "with --order-by: the lowest value is the best")
+    semantic: bool = _same(BootstrapConfig, "semantic")
+    semantic_threshold: float | None = _same(BootstrapConfig, "semantic_threshold")
+    semantic_model: str | None = _same(BootstrapConfig, "semantic_model")
+    similarity_workers: int = _same(BootstrapConfig, "similarity_workers")
+    progress: bool = _same(RunConfig, "progress")

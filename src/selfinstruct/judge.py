@@ -45,21 +45,44 @@ class JudgeResult:
 
 
 def judge(
-    out_dir: str | Path | RunConfig | None = None, backend: Backend | None = None, **options: Any
+    out_dir: str | Path | RunConfig | None = None,
+    backend: Backend | None = None,
+    *,
+    data: str | Path | None = None,
+    **options: Any,
 ) -> JudgeResult:
     """Score every kept instance in `out_dir` not yet scored; append judgements.jsonl.
 
-    `options` are RunConfig options (`judge_max_tokens=48`, ...).
+    `options` are RunConfig options (`judge_max_tokens=48`, ...). With `data` (any dataset
+    `selfinstruct dedup` reads), its rows are scored instead, into `out_dir` (judge_data.py).
     """
+    if data is not None:
+        from .judge_data import open_data
+
+        state, items = open_data(out_dir, data, **options)
+        with state:
+            backend = backend or backend_from_config(state.config.backend)
+            return run_sync(judge_items(state, backend, items), backend)
     with open_dir(out_dir, **options) as state:
         backend = backend or backend_from_config(state.config.backend)
         return run_sync(run_stage(state, backend), backend)
 
 
 async def ajudge(
-    out_dir: str | Path | RunConfig | None = None, backend: Backend | None = None, **options: Any
+    out_dir: str | Path | RunConfig | None = None,
+    backend: Backend | None = None,
+    *,
+    data: str | Path | None = None,
+    **options: Any,
 ) -> JudgeResult:
     """`judge` for callers who own the event loop."""
+    if data is not None:
+        from .judge_data import open_data
+
+        state, items = open_data(out_dir, data, **options)
+        with state:
+            chosen = backend or backend_from_config(state.config.backend)
+            return await judge_items(state, chosen, items)
     with open_dir(out_dir, **options) as state:
         return await run_stage(state, backend or backend_from_config(state.config.backend))
 
@@ -143,8 +166,13 @@ def counts_of(line: JudgeRecord) -> Counter[str]:
 async def run_stage(state: RunState, backend: Backend) -> JudgeResult:
     """The judge stage of a run: every kept instance not scored yet."""
     state.require(state.rundir.instances, "instances")
-    c = state.config.judge
     items = items_of(list(state.rundir.read_instance_tasks().values()))
+    return await judge_items(state, backend, items)
+
+
+async def judge_items(state: RunState, backend: Backend, items: list[Item]) -> JudgeResult:
+    """Score the `items` not in the directory's judgements.jsonl yet (a run's, or a dataset's)."""
+    c = state.config.judge
     done = state.rundir.read_judgements()
     todo = [i for i in items if (i.instruction, i.instance) not in done]
 

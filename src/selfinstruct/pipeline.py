@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .bootstrap import BootstrapResult, shortfall
 from .bootstrap import run_stage as bootstrap_stage
+from .bootstrap_result import BootstrapResult, shortfall
 from .classify import ClassifyResult
 from .classify import run_stage as classify_stage
 from .config import RunConfig, make_config

@@ -55,7 +55,10 @@ class Pool:
         seeds: Sequence[str],
         machine: Sequence[str],
         template: str | None = None,
+        existing: Sequence[str] = (),
     ) -> None:
+        """`existing`: the rows of `--pool FILE`, between the seeds and the machine instructions
+        in the index and sampled with the machine instructions (`sampled`), never exported."""
         self.semantic: SemanticIndex | None = None
         if config.semantic:  # first: a missing model package must not leave workers behind
             from .similarity.semantic import SemanticIndex  # numpy + an embedding model
@@ -63,7 +66,7 @@ class Pool:
             self.semantic = SemanticIndex(
                 config.semantic_model, config.semantic_threshold, language=language
             )
-            self.semantic.add_many([*seeds, *machine])
+            self.semantic.add_many([*seeds, *existing, *machine])
         self.filter = InstructionFilter(
             FilterConfig(
                 language=language,
@@ -79,8 +82,11 @@ class Pool:
             get_tokenizer(language), config.threshold, config.similarity_workers
         )
         self.index.add_many(seeds)
+        self.index.add_many(existing)
         self.index.add_many(machine)
         self.machine = list(machine)
+        self.sampled = [*existing, *machine]  # what prompts draw their machine instructions from
+        self.existing = len(existing)
         echo_n = config.echo_chars if language == "zh" else config.echo_words
         self.echo = EchoFilter.of(template or "", echo_n)
 
@@ -134,6 +140,7 @@ class Pool:
         if self.semantic is not None:
             self.semantic.add(text)
         self.machine.append(text)
+        self.sampled.append(text)
         return record
 
     def close(self) -> None:

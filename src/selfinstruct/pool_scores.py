@@ -208,7 +208,7 @@ async def fill_scores(state: RunState) -> int:
     not the records (each carries its 8 in-context instructions).
     """
     path, config = state.rundir.machine_instructions, state.config.bootstrap
-    pool = [t.instruction for t in state.seeds]
+    pool = [t.instruction for t in state.seeds] + state.pool_rows  # the pool the loop grew
     seeds, first = len(pool), None
     for i, record in enumerate(read_jsonl(path, MachineInstruction)):
         pool.append(record.instruction)

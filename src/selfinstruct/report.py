@@ -39,8 +39,9 @@ class ReportResult:
 
 
 def report(
-    out_dir: str | Path | RunConfig,
+    out_dir: str | Path | RunConfig | None = None,
     *,
+    data: str | Path | None = None,
     price_input: float | None = None,
     price_output: float | None = None,
     sample: int = 12,
@@ -50,8 +51,20 @@ def report(
 
     Prices are per million prompt / completion tokens; given here they win over a RunConfig's
     `[backend] price_input` / `price_output`. `sample` is how many rejected candidates the
-    dedup table shows, `top_verbs` how many leading verbs the diversity chart shows.
+    dedup table shows, `top_verbs` how many leading verbs the diversity chart shows. With
+    `data` (any dataset `selfinstruct dedup` reads), the views that need no run, written to
+    `out_dir` (default: `<data>.report/`); see report_dataset.py.
     """
+    if data is not None:
+        from .report_dataset import dataset_report
+
+        where = out_dir.out if isinstance(out_dir, RunConfig) else out_dir
+        found, html, md, plots, text = dataset_report(
+            data, where, sample=sample, top_verbs=top_verbs
+        )
+        return ReportResult(html.parent, html, md, [p.path for p in plots], found, text)
+    if out_dir is None:
+        raise ConfigError("nothing to report on: pass a run directory (--out DIR) or --data FILE")
     if isinstance(out_dir, RunConfig):
         config = out_dir
         if config.out is None:
@@ -59,27 +72,27 @@ def report(
         out_dir = config.out
         price_input = config.backend.price_input if price_input is None else price_input
         price_output = config.backend.price_output if price_output is None else price_output
-    data = collect(
+    found = collect(
         out_dir,
         price_input=price_input,
         price_output=price_output,
         sample=sample,
         top_verbs=top_verbs,
     )
-    folder = data.root / REPORT_DIR
-    plots = write_plots(data, folder)
-    parts = sections(data, plots)
-    title = f"selfinstruct run report: {data.root.name or data.root}"
+    folder = found.root / REPORT_DIR
+    plots = write_plots(found, folder)
+    parts = sections(found, plots)
+    title = f"selfinstruct run report: {found.root.name or found.root}"
     html_path, md_path = folder / "index.html", folder / "report.md"
-    write_text_atomic(html_path, render_html(title, parts, folder, data.language))
+    write_text_atomic(html_path, render_html(title, parts, folder, found.language))
     write_text_atomic(md_path, render_markdown(title, parts))
     lines = [
-        f"report of {data.root} ({data.language}; "
-        + (", ".join(f"{k} {v}" for k, v in data.status.items()) or "nothing run yet")
+        f"report of {found.root} ({found.language}; "
+        + (", ".join(f"{k} {v}" for k, v in found.status.items()) or "nothing run yet")
         + ")",
-        *summary(data),
+        *summary(found),
         f"written: {html_path}, {md_path.name} and {len(plots)} plots in {folder}",
     ]
     return ReportResult(
-        data.root, html_path, md_path, [p.path for p in plots], data, "\n".join(lines)
+        found.root, html_path, md_path, [p.path for p in plots], found, "\n".join(lines)
     )

@@ -33,19 +33,21 @@ class Plot:
     title: str
 
 
-def write_plots(data: ReportData, folder: Path) -> list[Plot]:
-    """Draw every plot the data has material for into `folder`; return them in report order."""
+def write_plots(data: ReportData, folder: Path, only: Sequence[str] | None = None) -> list[Plot]:
+    """Draw every plot the data has material for into `folder` (those named in `only`, when
+    given); return them in report order."""
     folder.mkdir(parents=True, exist_ok=True)
     plots = []
-    for name, title, figure in figures(data):
+    for name, title, figure in figures(data, only):
         path = folder / f"{name}.png"
         figure.savefig(path, format="png", metadata={"Software": None})
         plots.append(Plot(name, path, title))
     return plots
 
 
-def figures(data: ReportData) -> Iterator[tuple[str, str, Any]]:
-    """Each plot's name, title and matplotlib Figure, drawn with the run language's fonts."""
+def figures(data: ReportData, only: Sequence[str] | None = None) -> Iterator[tuple[str, str, Any]]:
+    """Each plot's name, title and matplotlib Figure (those named in `only`, when given), drawn
+    with the run language's fonts."""
     _require_matplotlib()
     from matplotlib.figure import Figure
 
@@ -65,7 +67,7 @@ def figures(data: ReportData) -> Iterator[tuple[str, str, Any]]:
     ]
     with report_fonts.fonts(data.language):
         for name, title, draw in drawers:
-            if draw is not None:
+            if draw is not None and (only is None or name in only):
                 figure = Figure(figsize=(9, 4.8), dpi=100, layout="constrained")
                 draw(figure, data)
                 yield name, title, figure

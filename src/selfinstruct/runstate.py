@@ -94,6 +94,23 @@ class RunState:
         """Classification verdicts by instruction."""
         return self.rundir.read_labels()
 
+    @cached_property
+    def pool_rows(self) -> list[str]:
+        """The instructions of `--pool FILE` (a dataset new instructions must differ from)."""
+        path = self.config.bootstrap.pool_file
+        if path is None:
+            return []
+        from .dataset_io import open_source, read_rows
+
+        return [row.instruction for row in read_rows(open_source(path))]
+
+    def pool_fingerprint(self) -> dict[str, Any] | None:
+        """How run.json records `--pool FILE`: its rows and their digest, not its path."""
+        if self.config.bootstrap.pool_file is None:
+            return None
+        rows = self.pool_rows
+        return {"rows": len(rows), "sha256": text_digest("\n".join(rows))}
+
     def require(self, path: Path, stage: str) -> None:
         """A DataError naming the command to run when an earlier stage's file is missing."""
         if not path.exists():

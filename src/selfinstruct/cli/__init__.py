@@ -18,7 +18,7 @@ from ..errors import SelfInstructError, Terminated
 from ..redact import redact_text
 
 # Each module defines `register(subparsers)`; a subcommand's handler returns an exit code.
-SUBCOMMAND_MODULES = ("seeds", "stages", "report", "finetune")
+SUBCOMMAND_MODULES = ("seeds", "stages", "report", "dedup", "finetune")
 
 
 def build_parser() -> argparse.ArgumentParser:

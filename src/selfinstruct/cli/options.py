@@ -51,6 +51,13 @@ def add_options(
     )
 
 
+def add_model_options(parser: argparse.ArgumentParser, model: type[BaseModel], title: str) -> None:
+    """One flag per field of `model` (a command's own options, such as DedupConfig's)."""
+    group = parser.add_argument_group(title, model.__doc__)
+    for name in model.model_fields:
+        _add(group, model, name)
+
+
 def _add(group: Any, model: type[BaseModel], name: str) -> None:
     info = model.model_fields[name]
     flag = "--" + option_meta(model, name)["flag"]

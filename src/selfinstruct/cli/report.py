@@ -21,12 +21,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "DIR/report/report.md and PNG plots beside them. Safe to run while the run is going.",
     )
     add_options(parser, ("backend",), run_wide=("out",), fields=("price_input", "price_output"))
+    parser.add_argument(
+        "--data",
+        metavar="FILE",
+        help="report on a dataset instead of a run (any format `selfinstruct dedup` reads): "
+        "shape, diversity, exact and near duplicates, language mix, lengths; written to --out "
+        "(default: FILE.report/)",
+    )
     parser.set_defaults(handler=_report)
 
 
 def _report(args: argparse.Namespace) -> int:
     from ..report import report
 
+    if args.data is not None:
+        result = report(args.out, data=args.data)
+        print(result.summary)
+        return 0
     result = report(config_from_args(args))
     print(result.summary)
     return 0

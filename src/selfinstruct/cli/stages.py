@@ -45,6 +45,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "--out resumes where it stopped.",
         )
         add_options(parser, sections)
+        if name == "judge":
+            parser.add_argument(
+                "--data",
+                metavar="FILE",
+                help="score the rows of a dataset instead of a run's instances (any format "
+                "`selfinstruct dedup` reads); judgements.jsonl goes to --out",
+            )
         if name == "run":
             parser.add_argument(
                 "--dump-config",
@@ -61,7 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _bootstrap(args: argparse.Namespace) -> int:
-    from ..bootstrap import bootstrap, shortfall
+    from ..bootstrap import bootstrap
+    from ..bootstrap_result import shortfall
 
     config = _config(args)
     result = bootstrap(config)
@@ -86,7 +94,7 @@ def _instances(args: argparse.Namespace) -> int:
 def _judge(args: argparse.Namespace) -> int:
     from ..judge import judge
 
-    print(judge_line(judge(_config(args))))
+    print(judge_line(judge(_config(args), data=args.data)))
     return 0
 
 
