@@ -26,17 +26,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from selfinstruct.answers import parse_yes_no
-from selfinstruct.candidates import Candidate
+from selfinstruct.answers import label_from_json, parse_yes_no
+from selfinstruct.candidates import Candidate, answer_candidates
 from selfinstruct.classify import ClassifyPrompt, params_for, pick_examples
 from selfinstruct.config import BootstrapConfig
-from selfinstruct.json_answers import SCHEMAS, JsonAsk, answer_candidates, label_from_json
 from selfinstruct.llm.base import Completion, GenerationParams, Prompt
 from selfinstruct.llm.openai_backend import OpenAIBackend
 from selfinstruct.llm.structured import usable
 from selfinstruct.pool import Pool
 from selfinstruct.prompt import PromptStyle, encode_prompt, sample_instructions
 from selfinstruct.seeds import load_seeds
+from selfinstruct.structured_ask import SCHEMAS, JsonAsk
 from selfinstruct.templates import load_template
 
 

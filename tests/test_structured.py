@@ -18,20 +18,18 @@ from llama_server import LlamaServer
 from openai_stub import Fault, StubServer, task_list
 
 from selfinstruct import bootstrap
+from selfinstruct.answers import label_from_json
+from selfinstruct.candidates import candidates_from_json
 from selfinstruct.cli import main
 from selfinstruct.errors import BackendError, ConfigError
-from selfinstruct.json_answers import (
-    SCHEMAS,
-    candidates_from_json,
-    instances_from_json,
-    label_from_json,
-    scores_from_json,
-)
+from selfinstruct.instance_parsing import instances_from_json
 from selfinstruct.json_text import read_json
 from selfinstruct.llm.base import GenerationParams
 from selfinstruct.llm.openai_backend import OpenAIBackend
 from selfinstruct.llm.structured import UNUSABLE_LIMIT, fits, response_format
 from selfinstruct.rundir import RunDir
+from selfinstruct.scores import scores_from_json
+from selfinstruct.structured_ask import SCHEMAS
 
 CHAT = [{"role": "user", "content": "List new tasks."}]
 LIST = SCHEMAS["json_bootstrap"]

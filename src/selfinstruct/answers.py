@@ -102,3 +102,16 @@ def _from_json(value: Any) -> bool | None:
             if verdict is not None:
                 return verdict
     return None
+
+
+def label_from_json(text: str) -> bool | None:
+    """`is_classification` of a JSON answer (a boolean, or yes/no words in a string)."""
+    value = read_json(text)
+    if not isinstance(value, dict):
+        return None
+    label = value.get("is_classification")
+    if label is None and len(value) == 1:
+        label = next(iter(value.values()))
+    if isinstance(label, bool):
+        return label
+    return parse_yes_no(label) if isinstance(label, str) else None

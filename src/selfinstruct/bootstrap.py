@@ -18,9 +18,8 @@ from typing import Any
 
 from . import thinking
 from .bootstrap_result import BootstrapResult
-from .candidates import recase
+from .candidates import answer_candidates, recase
 from .config import RunConfig
-from .json_answers import JsonAsk, answer_candidates, json_ask, record_structured
 from .llm.base import Backend, Completion, GenerationParams
 from .llm.factory import backend_from_config, backend_settings, resolve_model
 from .pool import Pool
@@ -30,6 +29,7 @@ from .records import MachineInstruction, Rejection
 from .runner import StageLog, stop_reason
 from .runstate import RunState, SeedSource, open_run, text_digest
 from .scheduler import Scheduler
+from .structured_ask import JsonAsk, json_ask, record_structured
 from .sync import run_sync
 from .templates import require_user_template
 

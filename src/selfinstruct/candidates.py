@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
+from .json_text import read_json_answer, strings_of
 from .unwrap import closing_remark, cut_remark, unwrap
 
 Truncation = Literal["last", "response"]
@@ -150,3 +151,30 @@ _BULLET = re.compile(r"^(?:[-•·‣▪]|\*(?!\*))[ \t]*")
 
 
 _FULLWIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+_ENUMERATOR = re.compile(r"\s*(?:\d{1,3}|[０-９]{1,3})\s*[.)、．）:：]\s+")
+
+
+def candidates_from_json(
+    text: str, finish_reason: str = "stop", truncation: Truncation = "last"
+) -> list[Candidate] | None:
+    """The instructions a JSON answer lists (numbering and blank or punctuation-only items gone)."""
+    value, is_json = read_json_answer(text)
+    listed = strings_of(value, ("instructions", "tasks")) if value is not None else None
+    if listed is None:
+        return [] if is_json else None
+    items = [" ".join(_ENUMERATOR.sub("", s, count=1).split()) for s in listed]
+    cut = finish_reason == "length" and truncation == "response"
+    return [Candidate(s, None, cut) for s in items if any(ch.isalnum() for ch in s)]
+
+
+def answer_candidates(
+    text: str, finish_reason: str, *, asked: bool, truncation: Truncation, **split: Any
+) -> list[Candidate]:
+    """A bootstrap answer's candidates: from its JSON when JSON was asked for, else its text
+    (`split`: the rest of `split_candidates`' arguments)."""
+    listed = candidates_from_json(text, finish_reason, truncation) if asked else None
+    if listed is not None:
+        return listed
+    return split_candidates(text, finish_reason=finish_reason, truncation=truncation, **split)

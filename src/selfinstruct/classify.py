@@ -15,16 +15,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .answers import parse_yes_no
+from .answers import label_from_json, parse_yes_no
 from .config import RunConfig
 from .errors import ConfigError
-from .json_answers import JsonAsk, json_ask, label_from_json
 from .llm.base import Backend, ChatMessage, Completion, GenerationParams, Prompt
 from .llm.factory import backend_from_config
 from .llm.reasoning import cut_while_thinking
 from .records import ClassificationRecord, MachineInstruction, SeedTask, clip
 from .runner import Outcome, run_model_stage
 from .runstate import RunState, open_dir, text_digest
+from .structured_ask import JsonAsk, json_ask
 from .sync import run_sync
 
 ANSWERS = {"en": ("Yes", "No"), "zh": ("是", "否")}

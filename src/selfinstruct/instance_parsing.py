@@ -1,18 +1,13 @@
 """Parse a model's instance response into (input, output) examples, leniently, in en and zh.
 
-Models rarely follow the few-shot format exactly: they number examples or not, skip the Input
-line of a task that needs none, answer with Chinese labels (输入/输出/类别), wrap labels in
-markdown, run on into the next task, or get cut off by max_tokens. Each case is handled here by
-a pure function over the response text; what cannot be read becomes an example marked
-`unparseable`, and the last example of a response cut off by `finish_reason == "length"` is
-marked `truncated` (the reference code drops it too), so the stage counts every drop by name.
-
-Parsing is linear in the response: each line is read once, left to right, by patterns that are
-tried at one position and whose neighbouring repeats never compete for the same character (the
-old `\\s*[*_]*\\s*` runs took seconds on a line of 8,000 spaces), and fields are paired into
-examples by a small dynamic programme over the field sequence.
+Models number examples or not, skip the Input line, answer with Chinese labels (输入/输出/类别),
+wrap labels in markdown, answer in JSON (instance_json.py), run on into the next task, or get
+cut off by max_tokens. What cannot be read becomes an example marked `unparseable`, and the last
+example of a response cut off by max_tokens is marked `truncated` (the reference code drops it
+too), so the stage counts every drop by name. Parsing is linear: each line is read once by
+patterns tried at one position, and fields are paired into examples by a small dynamic
+programme over the field sequence.
 """
-
 from __future__ import annotations
 
 import re
@@ -20,6 +15,7 @@ from dataclasses import dataclass, field
 
 from .instance_json import json_examples
 from .instance_values import is_no_input, value_of
+from .json_text import read_json_answer
 from .unwrap import without_example_remark
 
 INPUT, OUTPUT = "input", "output"
@@ -292,3 +288,15 @@ def _example_of(raw_input: str, output: str | None) -> ParsedExample:
     if output is None:
         return ParsedExample(inp, "", UNPARSEABLE)
     return ParsedExample(inp, output)
+
+
+def instances_from_json(text: str, classification: bool) -> list[ParsedExample] | None:
+    """The examples of an answer asked for as JSON (`--structured`); [] when it is JSON of
+    another shape, None when it is no JSON (then the text parser reads it)."""
+    pairs = json_examples(text, classification)
+    if pairs is None:
+        return [] if read_json_answer(text)[1] else None
+    return [
+        ParsedExample(i, o) if o is not None else ParsedExample(i, "", UNPARSEABLE)
+        for i, o in pairs
+    ]

@@ -29,15 +29,15 @@ from .instance_filters import (
     rejection_rows,
 )
 from .instance_original import filter_original, parse_original
-from .instance_parsing import ParsedExample, parse_instances
+from .instance_parsing import ParsedExample, instances_from_json, parse_instances
 from .instance_prompts import LABELS, MAX_EXAMPLES, InstancePrompts, Labels
-from .json_answers import JsonAsk, instances_from_json, json_ask
 from .llm.base import Backend, Completion, GenerationParams, Prompt
 from .llm.factory import backend_from_config
 from .llm.reasoning import cut_while_thinking
 from .records import HardCasesRecord, InstancesRecord, MachineInstruction, clip
 from .runner import Outcome, run_model_stage
 from .runstate import RunState, open_dir, text_digest
+from .structured_ask import JsonAsk, json_ask
 from .sync import run_sync
 from .thinking import REASONING_TRUNCATED
 

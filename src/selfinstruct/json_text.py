@@ -122,3 +122,13 @@ def strings_of(value: Any, keys: tuple[str, ...]) -> list[str] | None:
         if isinstance(item, str) and item.strip():
             out.append(item.strip())
     return out
+
+
+_ANSWER_FENCE = re.compile(r"\s*(?:```[ \t]*(?:json|JSON)?\s*)?")
+
+
+def read_json_answer(text: str) -> tuple[Any, bool]:
+    """The JSON of an answer, and whether the answer is JSON at all (opens with it)."""
+    opening = _ANSWER_FENCE.match(text)
+    first = text[opening.end() : opening.end() + 1] if opening else ""
+    return read_json(text), first in ("{", "[")

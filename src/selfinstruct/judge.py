@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from .config import RunConfig
-from .json_answers import JsonAsk, json_ask, scores_from_json
 from .judge_prompt import LABELS, JudgePrompt, Shown, pick_shots
 from .llm.base import Backend, Completion, GenerationParams, Prompt
 from .llm.factory import backend_from_config
@@ -28,7 +27,8 @@ from .llm.reasoning import cut_while_thinking
 from .records import InstancesRecord, JudgeRecord, clip
 from .runner import Outcome, run_model_stage
 from .runstate import RunState, open_dir, text_digest
-from .scores import parse_scores
+from .scores import parse_scores, scores_from_json
+from .structured_ask import JsonAsk, json_ask
 from .sync import run_sync
 
 TEMPLATE = "judge"

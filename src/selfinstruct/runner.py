@@ -24,13 +24,13 @@ from pydantic import BaseModel
 from tqdm.auto import tqdm
 
 from .estimate import cost_of
-from .json_answers import record_structured
 from .jsonl import JsonlWriter
 from .llm.base import Backend, Completion, GenerationParams, Prompt
 from .llm.factory import backend_settings, resolve_model
 from .ray_executor import on_ray, stop_workers
 from .rundir import RunDir, add_usage
 from .runstate import RunState
+from .structured_ask import record_structured
 from .thinking import REASONING_TRUNCATED, TruncationNotice, room_for_thinking
 
 R = TypeVar("R")

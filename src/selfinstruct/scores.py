@@ -120,3 +120,26 @@ def _score_of(item: Any) -> int | None:
         if match and match.lastgroup in ("score", "zh"):
             return int(match.group(match.lastgroup).translate(_DIGITS))
     return None
+
+
+_SCORE_KEYS = {"correctness": ("correctness", "正确性"), "helpfulness": ("helpfulness", "有用性")}
+
+
+def scores_from_json(text: str) -> Scores | None:
+    """Correctness and helpfulness (whole numbers 1-5) of a JSON answer; None without either."""
+    value = read_json(text)
+    if not isinstance(value, dict):
+        return None
+    found = {name: _score(value, keys) for name, keys in _SCORE_KEYS.items()}
+    if all(v is None for v in found.values()):
+        return None
+    return Scores(found["correctness"], found["helpfulness"])
+
+
+def _score(value: dict[str, Any], keys: tuple[str, ...]) -> int | None:
+    raw = next((value[k] for k in keys if k in value), None)
+    if isinstance(raw, str) and raw.strip().isdigit():
+        raw = int(raw.strip())
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    return raw if isinstance(raw, int) and not isinstance(raw, bool) and 1 <= raw <= 5 else None
