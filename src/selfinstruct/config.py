@@ -30,13 +30,16 @@ def opt(
     flag: str | None = None,
     data: bool = True,
     allowed: str | None = None,
+    cli: bool | dict[str, Any] = True,
     **bounds: Any,
 ) -> Any:
     """A config field: default, one-line help, bounds (ge, gt, le, lt) and CLI metadata.
 
-    `allowed` words the values the field takes when its type alone does not say it well.
+    `allowed` words the values the field takes when its type alone does not say it well; `cli`
+    is False for an option without a flag (config files and keyword arguments only), or the
+    argparse keywords (metavar, action, nargs, ...) that differ from what the type gives.
     """
-    extra: dict[str, Any] = {"flag": flag, "data": data, "allowed": allowed}
+    extra: dict[str, Any] = {"flag": flag, "data": data, "allowed": allowed, "cli": cli}
     return Field(default, description=help, json_schema_extra=extra, **bounds)
 
 
@@ -456,10 +459,14 @@ class RunConfig(BaseModel):
 
 
 def option_meta(model: type[BaseModel], name: str) -> dict[str, Any]:
-    """{"flag": str, "data": bool} of one field."""
+    """{"flag": str, "data": bool, "cli": bool | dict} of one field (see `opt`)."""
     extra = model.model_fields[name].json_schema_extra
     meta = dict(extra) if isinstance(extra, dict) else {}
-    return {"flag": meta.get("flag") or name.replace("_", "-"), "data": meta.get("data", True)}
+    return {
+        "flag": meta.get("flag") or name.replace("_", "-"),
+        "data": meta.get("data", True),
+        "cli": meta.get("cli", True),
+    }
 
 
 def flat_options() -> dict[str, tuple[str | None, str]]:

@@ -48,15 +48,27 @@ def add_options(
     )
 
 
+def add_fields(group: Any, model: type[BaseModel], names: Iterable[str]) -> None:
+    """Add the flags of `model`'s fields `names` to `group`, skipping those marked `cli=False`."""
+    for name in names:
+        if option_meta(model, name)["cli"] is not False:
+            _add(group, model, name)
+
+
 def _add(group: Any, model: type[BaseModel], name: str) -> None:
     info = model.model_fields[name]
-    flag = "--" + option_meta(model, name)["flag"]
+    meta = option_meta(model, name)
+    flag = "--" + meta["flag"]
     dest = flag[2:].replace("-", "_")
     default = info.default
-    shown = "" if default is None else f" (default: {_show(default)})"
+    overrides = meta["cli"] if isinstance(meta["cli"], dict) else {}
+    switch = overrides.get("action") in ("store_true", "store_false")
+    shown = "" if default is None or switch else f" (default: {_show(default)})"
     kwargs: dict[str, Any] = {"dest": dest, "default": None, "help": f"{info.description}{shown}"}
     kind, choices = _arg_kind(info.annotation)
-    if kind is bool:
+    if switch:
+        pass
+    elif kind is bool:
         kwargs["action"] = argparse.BooleanOptionalAction
     elif kind is list:
         kwargs.update(metavar="A,B", type=str)
@@ -66,7 +78,7 @@ def _add(group: Any, model: type[BaseModel], name: str) -> None:
             kwargs["choices"] = choices
         else:
             kwargs["metavar"] = {int: "N", float: "F", Path: "PATH"}.get(kind, "TEXT")
-    group.add_argument(flag, **kwargs)
+    group.add_argument(flag, **{**kwargs, **overrides})
 
 
 def _show(value: Any) -> str:
