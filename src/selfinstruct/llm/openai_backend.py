@@ -25,12 +25,13 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import openai
 
-from ..errors import BackendError, ConfigError
+from ..errors import BackendError
 from .base import BackendInfo, Completion, GenerationParams, Prompt, Usage
+from .factory import openai_settings
 from .failures import Failure, Refused, dropped, garbled, refusal, timed_out
 from .fleet import Endpoint, Fleet, parse_base_urls
 from .gate import Gate
@@ -45,6 +46,9 @@ try:  # openai >= 3 ships httpx2, older releases httpx; the API we use is the sa
 except ImportError:  # pragma: no cover - depends on the installed openai
     import httpx  # type: ignore[no-redef]
 
+if TYPE_CHECKING:
+    from ..config import BackendConfig
+
 T = TypeVar("T")
 Body = dict[str, Any] | Callable[[], dict[str, Any]] | None
 """A request body, or a function giving it when it is sent (see `_sample`)."""
@@ -56,7 +60,8 @@ NO_KEY = "sk-no-key"
 CONNECT_TIMEOUT = 10.0
 """Seconds to open a connection: a host that takes longer is treated as down."""
 REASONING_MODES = ("auto", "off", "keep")
-"""--reasoning: send nothing extra; ask the server not to think; keep the thinking (as auto)."""
+"""--reasoning (BackendConfig.reasoning): send nothing extra; ask the server not to think; keep
+the thinking (as auto)."""
 ADAPT_LIMIT = 8
 """Refusals one request adapts to (a parameter renamed or dropped each time) before giving up."""
 MALFORMED_LIMIT = 4
@@ -80,7 +85,9 @@ class OpenAIBackend:
     others take its work. The backend binds to the event loop it is first used in; a new loop
     gets fresh clients. An `http_client` passed in (an `httpx.AsyncClient`, e.g.
     `openai.DefaultAsyncHttpxClient(...)`) carries every endpoint's requests in one loop, and
-    `aclose` closes it.
+    `aclose` closes it. Options left None take their value from `config` or the defaults and
+    bounds of `selfinstruct.config.BackendConfig` (`max_concurrency` is its `concurrency`,
+    `timeout` its `request_timeout`).
     """
 
     def __init__(
@@ -88,28 +95,34 @@ class OpenAIBackend:
         model: str | None = None,
         base_url: str | Sequence[str] | None = None,
         api_key: str | None = None,
-        api_key_env: str = "OPENAI_API_KEY",
-        max_concurrency: int = 8,
-        timeout: float = 600.0,
+        api_key_env: str | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
         *,
         chat: bool = True,
-        max_attempts: int = 30,
-        retry_budget: float = 180.0,
+        max_attempts: int | None = None,
+        retry_budget: float | None = None,
         retry_after_cap: float = 60.0,
         backoff: tuple[float, float] = (1.0, 30.0),
         cooldown: tuple[float, float] = (5.0, 30.0),
         http_client: Any = None,
-        server: str = "auto",
-        reasoning: str = "auto",
+        server: str | None = None,
+        reasoning: str | None = None,
+        config: BackendConfig | None = None,
     ) -> None:
-        if max_concurrency < 1:
-            raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
-        if not timeout > 0:
-            raise ConfigError(f"the request timeout must be over 0 s, got {timeout}")
-        urls = parse_base_urls(base_url) or [os.environ.get("OPENAI_BASE_URL") or OPENAI_URL]
-        for url in urls:
-            if not url.startswith(("http://", "https://")):
-                raise ConfigError(f"base URL {url!r} must start with http:// or https://")
+        # None: the value of `config`, else BackendConfig's default (its bounds check them all)
+        given: dict[str, Any] = {"base_url": parse_base_urls(base_url) or None}
+        given.update(api_key_env=api_key_env, model=model)
+        given.update(max_concurrency=max_concurrency, timeout=timeout, server=server)
+        given.update(max_attempts=max_attempts, retry_budget=retry_budget, reasoning=reasoning)
+        settings = openai_settings(config, given)
+        urls = settings.base_url or [os.environ.get("OPENAI_BASE_URL") or OPENAI_URL]
+        openai_settings(None, {"base_url": urls})  # OPENAI_BASE_URL is checked too
+        server, reasoning = settings.server, settings.reasoning
+        max_concurrency, timeout = settings.concurrency, settings.request_timeout
+        max_attempts, retry_budget = settings.max_attempts, settings.retry_budget
+        api_key_env = settings.api_key_env
+        model = settings.model
         key = api_key or os.environ.get(api_key_env)
         if not key:
             if urls == [OPENAI_URL]:
@@ -120,13 +133,9 @@ class OpenAIBackend:
         self.policy = RetryPolicy(max_attempts, retry_budget, *backoff, retry_after_cap)
         self.fleet = Fleet(urls, *cooldown, max_in_flight=max_concurrency)
         self.info = BackendInfo(name="openai", model=model or "", chat=chat, batch_size=1)
-        if server != "auto" and server not in NEUTRAL:
-            raise ConfigError(f"server must be auto or one of {sorted(NEUTRAL)}, got {server!r}")
-        self.server = server
+        self.server: str = server
         """The kind of server (see `servers.py`); "auto" asks /v1/models on first use."""
-        if reasoning not in REASONING_MODES:
-            raise ConfigError(f"reasoning must be one of {REASONING_MODES}, got {reasoning!r}")
-        self.reasoning = reasoning
+        self.reasoning: str = reasoning
         self._shape: RequestShape | None = None
         """What requests carry for thinking and what the endpoint refused (set on first use)."""
         self.usage = Usage()
