@@ -794,10 +794,11 @@ class StubServer:
         try:
             if fault is not None:
                 return await self._misbehave(fault, path, headers, body, writer)
-            if method == "GET" and path.rstrip("/").endswith("/models"):
+            route = path.split("?", 1)[0]  # a base URL may carry a query (?key=..., Azure's)
+            if method == "GET" and route.rstrip("/").endswith("/models"):
                 model = {"id": self.model, "object": "model", "created": 0, "owned_by": "stub"}
                 return await self._send(writer, 200, {"object": "list", "data": [model]})
-            if method != "POST" or not path.endswith("completions"):
+            if method != "POST" or not route.endswith("completions"):
                 return await self._send(writer, 404, _error(f"no route {method} {path}", "", False))
             if not isinstance(body, dict):
                 return await self._send(writer, 400, _error("body is not a JSON object", "", False))
@@ -806,7 +807,7 @@ class StubServer:
                 error = {"message": refused[1], "type": "invalid_request_error"}
                 error |= {"param": refused[0], "code": "unsupported_parameter"}
                 return await self._send(writer, 400, {"error": error})
-            payload, tokens = self._completion(path, body, number)
+            payload, tokens = self._completion(route, body, number)
             await self._wait_for_gather()
             delay = self.latency + self.token_latency * tokens
             if self.jitter:

@@ -58,9 +58,9 @@ def bootstrap(
     `options` are RunConfig options (`threshold=0.6`, `concurrency=16`, ...), or pass a
     RunConfig first. Without `backend`, the one the options name (default: the embedded model).
     """
-    state = open_run(seeds, out_dir, num_instructions=num_instructions, **options)
-    backend = backend or backend_from_config(state.config.backend)
-    return run_sync(run_stage(state, backend), backend)
+    with open_run(seeds, out_dir, num_instructions=num_instructions, **options) as state:
+        backend = backend or backend_from_config(state.config.backend)
+        return run_sync(run_stage(state, backend), backend)
 
 
 async def abootstrap(
@@ -71,8 +71,8 @@ async def abootstrap(
     **options: Any,
 ) -> BootstrapResult:
     """`bootstrap` for callers who own the event loop."""
-    state = open_run(seeds, out_dir, num_instructions=num_instructions, **options)
-    return await run_stage(state, backend or backend_from_config(state.config.backend))
+    with open_run(seeds, out_dir, num_instructions=num_instructions, **options) as state:
+        return await run_stage(state, backend or backend_from_config(state.config.backend))
 
 
 async def run_stage(state: RunState, backend: Backend) -> BootstrapResult:

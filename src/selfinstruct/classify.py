@@ -140,17 +140,17 @@ def classify(
     `options` are RunConfig options (`classify_examples=8`, `seed=1`, ...); seeds and language
     default to the run's own.
     """
-    state = open_dir(out_dir, **options)
-    backend = backend or backend_from_config(state.config.backend)
-    return run_sync(run_stage(state, backend), backend)
+    with open_dir(out_dir, **options) as state:
+        backend = backend or backend_from_config(state.config.backend)
+        return run_sync(run_stage(state, backend), backend)
 
 
 async def aclassify(
     out_dir: str | Path | RunConfig | None = None, backend: Backend | None = None, **options: Any
 ) -> ClassifyResult:
     """`classify` for callers who own the event loop."""
-    state = open_dir(out_dir, **options)
-    return await run_stage(state, backend or backend_from_config(state.config.backend))
+    with open_dir(out_dir, **options) as state:
+        return await run_stage(state, backend or backend_from_config(state.config.backend))
 
 
 @dataclass(frozen=True)

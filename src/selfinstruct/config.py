@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .errors import ConfigError
+from .redact import redact_url
 
 ExportFormat = Literal["alpaca", "sharegpt", "messages", "prompt_completion"]
 SECTIONS = ("backend", "bootstrap", "classify", "instances", "judge", "export")
@@ -133,7 +134,7 @@ class BackendConfig(Section):
         for url in urls or []:
             problem = url_problem(url)
             if problem:
-                raise ValueError(f"{url!r}: {problem}")
+                raise ValueError(f"{redact_url(url)!r}: {problem}")
         return urls
 
     @model_validator(mode="after")
@@ -146,7 +147,7 @@ class BackendConfig(Section):
 class BootstrapConfig(Section):
     """The bootstrap loop; the defaults are the paper's and the reference code's."""
 
-    num_instructions: int = opt(100, "machine instructions to generate", ge=0, data=False)
+    num_instructions: int = opt(100, "machine instructions to generate", ge=1, data=False)
     token_budget: int | None = opt(None, "stop bootstrap after this many tokens", gt=0, data=False)
     patience: int = opt(
         200, "stop after this many requests in a row accept nothing (0: never)", ge=0, data=False

@@ -8,6 +8,7 @@ A file holds run-wide keys at the top level and one table per stage (`[bootstrap
 from __future__ import annotations
 
 import json
+import re
 import types
 import typing
 from pathlib import Path
@@ -18,6 +19,7 @@ from pydantic.fields import FieldInfo
 
 from .config import SECTIONS, RunConfig, build_config, flat_options, merge, nest, option_meta
 from .errors import ConfigError
+from .redact import redact_text, redact_url
 
 
 def load_config_file(path: str | Path) -> RunConfig:
@@ -75,10 +77,33 @@ def read_config_mapping(path: Path) -> dict[str, Any]:
     except ConfigError:
         raise
     except Exception as exc:  # TOMLDecodeError / YAMLError, without importing them up front
-        raise ConfigError(f"config file {path} is not valid {suffix[1:].upper()}: {exc}") from None
+        kind = "TOML" if suffix == ".toml" else "YAML"
+        raise ConfigError(syntax_error(path, kind, exc)) from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path}: expected a table of options at the top level")
     return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+
+
+def syntax_error(path: Path, kind: str, exc: Exception) -> str:
+    """One line for a file that does not parse: file:line:column, what the parser expected."""
+    mark = getattr(exc, "problem_mark", None)  # YAML's MarkedYAMLError
+    if mark is not None:
+        problem = getattr(exc, "problem", None) or "cannot parse"
+        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and start is not None:
+            problem += f" ({context} started on line {start.line + 1})"
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}"
+    else:
+        text = " ".join(str(exc).split())
+        found = _TOML_AT.search(text)
+        line = getattr(exc, "lineno", None) or (found and found.group(1))
+        column = getattr(exc, "colno", None) or (found and found.group(2))
+        problem = _TOML_AT.sub("", text) or type(exc).__name__
+        where = f"{path}:{line}:{column}" if line else str(path)
+    return f"{where}: not valid {kind}: {' '.join(str(problem).split())}"
 
 
 def _toml() -> Any:
@@ -110,7 +135,7 @@ def describe_error(exc: ValidationError, source: str, *, as_flags: bool) -> str:
     given = f" = {json.dumps(err['input'], default=str)}" if "input" in err and loc else ""
     allowed = f"; allowed: {allowed_values(field[0].model_fields[field[1]])}" if field else ""
     message = str(err["msg"]).removeprefix("Value error, ")
-    return f"{source}: {key}{given}: {message}{allowed}"
+    return redact_text(f"{source}: {key}{given}: {message}{allowed}")
 
 
 def _field_at(loc: list[str]) -> tuple[type[BaseModel], str] | None:
@@ -175,6 +200,9 @@ def _bounds(info: FieldInfo) -> str:
 def dump_toml(config: RunConfig) -> str:
     """Every option, defaults included (None values are left out: None is every such default)."""
     data = config.model_dump(mode="json")
+    urls = data["backend"].get("base_url")
+    if urls:  # credentials are never written out: put them back by hand where needed
+        data["backend"]["base_url"] = [redact_url(url) for url in urls]
     lines = ["# selfinstruct run configuration (selfinstruct run --config FILE)"]
     for key, value in data.items():
         if key not in SECTIONS and value is not None:

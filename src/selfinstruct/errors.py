@@ -26,6 +26,10 @@ class ConfigError(SelfInstructError, ValueError):
     """An option or config file value is out of range or inconsistent."""
 
 
+class RunDirBusy(ConfigError):
+    """Another live process is working in the run directory; names it and what to do."""
+
+
 class BackendError(SelfInstructError, RuntimeError):
     """The LLM backend failed in a way retries cannot fix (bad request, auth, no endpoint)."""
 

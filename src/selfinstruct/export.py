@@ -74,7 +74,8 @@ def export_run(out_dir: str | Path | RunConfig | None = None, **options: Any) ->
     `options` are RunConfig options (`format="messages"`, `val_ratio=0.05`, `min_score=4`,
     `balance=True`, ...).
     """
-    return run_stage(open_dir(out_dir, **options))
+    with open_dir(out_dir, **options) as state:
+        return run_stage(state)
 
 
 def run_stage(state: RunState) -> ExportResult:

@@ -61,17 +61,17 @@ def generate_instances(
 
     `options` are RunConfig options (`max_instances=3`, `instance_max_tokens=200`, ...).
     """
-    state = open_dir(out_dir, **options)
-    backend = backend or backend_from_config(state.config.backend)
-    return run_sync(run_stage(state, backend), backend)
+    with open_dir(out_dir, **options) as state:
+        backend = backend or backend_from_config(state.config.backend)
+        return run_sync(run_stage(state, backend), backend)
 
 
 async def agenerate_instances(
     out_dir: str | Path | RunConfig | None = None, backend: Backend | None = None, **options: Any
 ) -> InstancesResult:
     """`generate_instances` for callers who own the event loop."""
-    state = open_dir(out_dir, **options)
-    return await run_stage(state, backend or backend_from_config(state.config.backend))
+    with open_dir(out_dir, **options) as state:
+        return await run_stage(state, backend or backend_from_config(state.config.backend))
 
 
 @dataclass(frozen=True)

@@ -65,9 +65,9 @@ def run(
     `backend` the one the configuration names is built (by default the embedded model,
     in-process), loaded once for all stages.
     """
-    state = open_run(seeds, out_dir, num_instructions=num_instructions, **options)
-    backend = backend or backend_from_config(state.config.backend)
-    return run_sync(run_state(state, backend), backend)
+    with open_run(seeds, out_dir, num_instructions=num_instructions, **options) as state:
+        backend = backend or backend_from_config(state.config.backend)
+        return run_sync(run_state(state, backend), backend)
 
 
 async def arun(
@@ -78,8 +78,8 @@ async def arun(
     **options: Any,
 ) -> RunResult:
     """`run` for callers who own the event loop."""
-    state = open_run(seeds, out_dir, num_instructions=num_instructions, **options)
-    return await run_state(state, backend or backend_from_config(state.config.backend))
+    with open_run(seeds, out_dir, num_instructions=num_instructions, **options) as state:
+        return await run_state(state, backend or backend_from_config(state.config.backend))
 
 
 async def run_state(state: RunState, backend: Backend) -> RunResult:
@@ -149,9 +149,9 @@ async def _estimate(config: RunConfig, seeds: Any, backend: Backend, pilot: int)
             out=scratch, num_instructions=pilot, patience=4 * pilot, token_budget=None,
             progress=False, force=True,
         )  # fmt: skip
-        state = RunState.open(trial, in_memory)
-        result = await run_state(state, backend)
-        stats = state.rundir.read_stats()
+        with RunState.open(trial, in_memory) as state:
+            result = await run_state(state, backend)
+            stats = state.rundir.read_stats()
     per_task = None
     if result.instances.stats.get("tasks"):
         per_task = result.instances.stats["kept"] / result.instances.stats["tasks"]

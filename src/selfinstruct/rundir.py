@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DataError
-from .jsonl import read_jsonl, write_json_atomic
+from .jsonl import iter_jsonl, read_jsonl, validate_row, write_json_atomic
 from .records import (
     ClassificationRecord,
     HardCasesRecord,
@@ -23,6 +23,7 @@ from .records import (
     MachineInstruction,
     Rejection,
 )
+from .redact import redact_url
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,24 @@ class RunDir:
     # -- what the stages wrote ------------------------------------------------------------
 
     def read_machine(self) -> list[MachineInstruction]:
-        """The accepted machine instructions, in the order bootstrap accepted them."""
-        return list(read_jsonl(self.machine_instructions, MachineInstruction))
+        """The accepted machine instructions, in the order bootstrap accepted them.
+
+        A pool whose indexes repeat (two processes appended to it at once, before the run
+        directory had its lock) is refused: resuming it would go on with two interleaved pools.
+        """
+        path, rows = self.machine_instructions, []
+        seen: dict[int, int] = {}
+        for number, row in iter_jsonl(path):
+            record = validate_row(MachineInstruction, row, path, number)
+            first = seen.setdefault(record.index, number)
+            if first != number:
+                raise DataError(
+                    str(path), number, "index",
+                    f"index {record.index} is also on line {first}: two processes wrote this "
+                    "pool at once; start again in a new --out (this one cannot be resumed)",
+                )  # fmt: skip
+            rows.append(record)
+        return rows
 
     def read_rejections(self) -> Iterator[Rejection]:
         """The candidate instructions bootstrap rejected, with their reasons."""
@@ -167,8 +184,8 @@ def add_usage(total: dict[str, Any], line: dict[str, Any]) -> None:
     total["elapsed_s"] = round(total["elapsed_s"] + float(line.get("elapsed_s", 0.0)), 3)
     total["invocations"] += int(line.get("invocations", 0))
     for url, counts in (line.get("endpoints") or {}).items():
-        mine = total["endpoints"].setdefault(
-            url, {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
+        mine = total["endpoints"].setdefault(  # a ledger from before URLs were redacted, too
+            redact_url(url), {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
         )
         for key in mine:
             mine[key] += int(counts.get(key, 0))

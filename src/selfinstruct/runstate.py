@@ -4,6 +4,8 @@ The configuration, the run directory, the seed tasks and the language are settle
 opens; the machine instructions and their labels are read from the run directory when a stage
 first asks and cached (the stage that writes them drops the cache). Each stage records the
 settings it started with in `run.json`; a rerun with other settings is refused unless forced.
+Opening a run takes the directory's lock (runlock.py: one writer at a time) until `close`;
+use it as a context manager.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .errors import ConfigError, DataError
 from .language import detect_language
 from .records import ClassificationRecord, MachineInstruction, SeedTask
 from .rundir import RunDir
+from .runlock import RunLock, acquire
 from .seeds import BUNDLED, load_seeds
 from .templates import load_template
 
@@ -37,6 +40,7 @@ class RunState:
     seeds_name: str
     language: str
     meta: dict[str, Any] = field(default_factory=dict)
+    lock: RunLock | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, config: RunConfig, seeds: Sequence[SeedTask] | None = None) -> RunState:
@@ -50,16 +54,33 @@ class RunState:
         if Path(config.out).exists() and not Path(config.out).is_dir():
             raise ConfigError(f"--out {config.out} is a file: pass a directory for the run")
         rundir = RunDir.of(config.out)
-        meta = rundir.read_meta()
-        tasks, name = _settle_seeds(config, meta, seeds)
-        language = (
-            config.language
-            or meta.get("language")
-            or (name if name in BUNDLED else detect_language(t.instruction for t in tasks))
-        )
-        state = cls(config, rundir, tasks, name, language, meta)
-        state._check_identity()
+        lock = acquire(rundir.root)
+        try:
+            meta = rundir.read_meta()
+            tasks, name = _settle_seeds(config, meta, seeds)
+            language = (
+                config.language
+                or meta.get("language")
+                or (name if name in BUNDLED else detect_language(t.instruction for t in tasks))
+            )
+            state = cls(config, rundir, tasks, name, language, meta, lock)
+            state._check_identity()
+        except BaseException:
+            lock.release()
+            raise
         return state
+
+    def close(self) -> None:
+        """Let the run directory's lock go (another process may then work in it)."""
+        lock, self.lock = self.lock, None
+        if lock is not None:
+            lock.release()
+
+    def __enter__(self) -> RunState:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- cached reads -----------------------------------------------------------------------
 

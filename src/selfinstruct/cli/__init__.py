@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import SelfInstructError, Terminated
+from ..redact import redact_text
 
 # Each module defines `register(subparsers)`; a subcommand's handler returns an exit code.
 SUBCOMMAND_MODULES = ("seeds", "stages", "report", "finetune")
@@ -35,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from .. import sync
+    from .. import runlock, sync
+
+    runlock.command = ["selfinstruct", *(sys.argv[1:] if argv is None else argv)]
 
     previous = signal.getsignal(signal.SIGTERM)
     in_main = _on_main_thread()
@@ -63,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def describe(exc: BaseException) -> str:
     """One line about an error, for a user (no traceback)."""
+    return redact_text(_describe(exc))
+
+
+def _describe(exc: BaseException) -> str:
     if isinstance(exc, SelfInstructError):
         return str(exc)
     if isinstance(exc, OSError):

@@ -50,6 +50,8 @@ def openai_settings(config: BackendConfig | None, given: dict[str, Any]) -> Back
         if field not in BackendConfig.model_fields:
             raise ConfigError(str(err["msg"]).removeprefix("Value error, ")) from None
         kwarg = {v: k for k, v in OPENAI_KWARGS.items()}.get(field, field)
+        if err["type"] == "value_error":  # our validators' words (base URLs come out redacted)
+            raise ConfigError(f"{kwarg}: {str(err['msg']).removeprefix('Value error, ')}") from None
         allowed = allowed_values(BackendConfig.model_fields[field])
         raise ConfigError(f"{kwarg} must be {allowed}, got {err.get('input')!r}") from None
 

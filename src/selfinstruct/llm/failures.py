@@ -7,10 +7,12 @@ masked before anything is shortened. The backend applies the verdict to its flee
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..errors import BackendError
+from ..redact import redact_text, redact_url
 from .responses import error_detail, mask, shorten
 from .retry import quota_reset, retry_after
 
@@ -80,7 +82,7 @@ def refusal(
     elif status >= 500 and status not in FINAL_5XX:
         verdict.hint, verdict.down = "the server keeps failing: check its logs", True
     elif 300 <= status < 400:
-        where = mask(headers.get("location", "elsewhere"), key)
+        where = redact_url(mask(headers.get("location", "elsewhere"), key))
         verdict.hint, verdict.retry = f"the base URL redirects to {where!r}: use that URL", False
     else:
         verdict.hint, verdict.retry = HINTS.get(status, HINTS[400]).format(**context), False
@@ -99,15 +101,35 @@ def garbled(status: int, problem: str) -> Failure:
     )
 
 
+UNRESOLVED = ("name or service not known", "nodename nor servname", "no address associated")
+"""How resolvers say a host name does not exist (not "temporary failure": that is retried)."""
+
+
 def dropped(exc: BaseException, key: str) -> Failure:
-    """The connection failed or broke before a whole answer came back."""
+    """The connection failed or broke before a whole answer came back.
+
+    A host name that does not resolve fails at once: a name that does not exist will not start
+    to, unlike a server that is restarting.
+    """
     text = str(exc).strip()
     text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return Failure(
-        f"failed ({shorten(mask(text, key), 200)})",
-        "is the server up, and does the base URL end in /v1?",
-        down=True,
-    )
+    said = f"failed ({shorten(redact_text(mask(text, key)), 200)})"
+    if _unresolved(exc):
+        hint = "its host name does not resolve: check the host in the base URL (a typo?)"
+        return Failure(said, hint, retry=False)
+    return Failure(said, "is the server up, and does the base URL end in /v1?", down=True)
+
+
+def _unresolved(exc: BaseException | None) -> bool:
+    """Whether `exc` (or an exception it was raised from) says the host name does not exist."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, socket.gaierror) and exc.errno == socket.EAI_NONAME:
+            return True
+        if any(words in str(exc).lower() for words in UNRESOLVED):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def timed_out(seconds: float) -> Failure:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from ..redact import redact_url
 
 
 def parse_base_urls(base_url: str | Sequence[str] | None) -> list[str]:
@@ -28,6 +30,7 @@ class Endpoint:
     """One server: its load, its current in-flight limit, and whether it is resting or paused."""
 
     url: str
+    """The URL requests go to, credentials included: never shown (see `name`)."""
     limit: float = 8.0
     """Requests it may have in flight now (AIMD); the integer part counts, at least 1."""
     in_flight: int = 0
@@ -39,6 +42,13 @@ class Endpoint:
     """Held back until then: its x-ratelimit quota is spent until it resets."""
     epoch: int = 0
     """How many times the limit was cut; a 429 to a request sent before the last cut is old news."""
+    answered: bool = False
+    """It has answered a well-formed completion: a garbled body from it is a transient fault."""
+    name: str = field(default="", compare=False)
+    """The URL as shown and recorded: without user-info, secret query values masked."""
+
+    def __post_init__(self) -> None:
+        self.name = self.name or redact_url(self.url)
 
     def alive(self, now: float) -> bool:
         """Rested, not paused, and not already being probed by one request after a failure."""
@@ -142,5 +152,5 @@ class Fleet:
         endpoint.paused_until = max(endpoint.paused_until, self._clock() + seconds)
 
     def describe(self) -> str:
-        """The endpoint URLs, for error messages."""
-        return ", ".join(e.url for e in self.endpoints)
+        """The endpoint URLs, for error messages (without credentials)."""
+        return ", ".join(e.name for e in self.endpoints)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import openai
 
 from ..errors import BackendError
+from ..redact import redact_url, secrets_of, split_credentials
 from .base import BackendInfo, Completion, GenerationParams, Prompt, Usage
 from .factory import openai_settings
 from .failures import Failure, Refused, dropped, garbled, refusal, timed_out
@@ -65,7 +66,8 @@ the thinking (as auto)."""
 ADAPT_LIMIT = 8
 """Refusals one request adapts to (a parameter renamed or dropped each time) before giving up."""
 MALFORMED_LIMIT = 4
-"""Garbled 2xx answers one request takes before it gives up (a wrong URL should fail fast)."""
+"""Garbled 2xx answers one request takes before it gives up (a wrong URL should fail fast);
+from an endpoint that has answered well-formed completions, they are retried like any fault."""
 _PARSERS = (lambda data: parse_completion(data, False), lambda data: parse_completion(data, True))
 _POST_TAKES_BYTES = "content" in inspect.signature(openai.AsyncOpenAI.post).parameters
 """Recent openai releases post bytes we encoded (cheaper than their encoder); older take a dict."""
@@ -116,7 +118,9 @@ class OpenAIBackend:
         given.update(max_concurrency=max_concurrency, timeout=timeout, server=server)
         given.update(max_attempts=max_attempts, retry_budget=retry_budget, reasoning=reasoning)
         settings = openai_settings(config, given)
-        urls = settings.base_url or [os.environ.get("OPENAI_BASE_URL") or OPENAI_URL]
+        urls = parse_base_urls(settings.base_url) or [
+            os.environ.get("OPENAI_BASE_URL") or OPENAI_URL
+        ]
         openai_settings(None, {"base_url": urls})  # OPENAI_BASE_URL is checked too
         server, reasoning = settings.server, settings.reasoning
         max_concurrency, timeout = settings.concurrency, settings.request_timeout
@@ -144,6 +148,8 @@ class OpenAIBackend:
         """Attempts retried so far (transient errors and failovers)."""
         self.max_concurrency, self.timeout = max_concurrency, timeout
         self._key, self._key_env = key, api_key_env
+        self._secrets = [s for url in urls for s in secrets_of(url)]
+        """Credentials in the base URLs: masked out of what servers say back, like the key."""
         self._http_client = http_client
         self._lanes = Lanes(self._open, shared=http_client is not None)
         """This loop's openai clients, per endpoint (`lanes.py`)."""
@@ -227,9 +233,11 @@ class OpenAIBackend:
                 follow_redirects=False,  # a redirect is a wrong base URL: say so
                 verify=self._tls,
             )
+        base, query, headers = split_credentials(url)
         client = openai.AsyncOpenAI(
-            api_key=self._key, base_url=url, timeout=timeout, max_retries=0, http_client=http
-        )
+            api_key=self._key, base_url=base, timeout=timeout, max_retries=0, http_client=http,
+            default_headers=headers or None, default_query=query or None,
+        )  # fmt: skip
         return client, http
 
     @property
@@ -266,7 +274,7 @@ class OpenAIBackend:
         if self._key != NO_KEY and self._key in completion.text + completion.reasoning:
             completion.text = mask(completion.text, self._key)  # a server echoing the request
             completion.reasoning = mask(completion.reasoning, self._key)
-        completion.endpoint = url
+        completion.endpoint = redact_url(url)
         self.usage.add(completion)
         self.usage_by_endpoint[url].add(completion)
         return completion
@@ -283,13 +291,14 @@ class OpenAIBackend:
             finally:
                 self._gate.release(endpoint)
             if not isinstance(outcome, Failure):
+                endpoint.answered = endpoint.answered or body is not None
                 return outcome, endpoint.url
             if not outcome.retry:
-                message = f"{endpoint.url} {outcome.what}: {outcome.hint}"
+                message = f"{endpoint.name} {outcome.what}: {outcome.hint}"
                 raise Refused(message, outcome.status, outcome.detail)
             now = time.monotonic()
             first_failure = now if first_failure is None else first_failure
-            malformed += outcome.malformed
+            malformed += outcome.malformed and not endpoint.answered  # else: transient
             elapsed = now - first_failure
             wait = self.policy.next_wait(attempts, elapsed, outcome.retry_after)
             if wait is None or malformed >= MALFORMED_LIMIT:
@@ -351,7 +360,7 @@ class OpenAIBackend:
 
     def _answered(self, endpoint: Endpoint, headers: Any) -> None:
         if endpoint.failures:
-            log.info("%s answers again", endpoint.url)
+            log.info("%s answers again", endpoint.name)
         self.fleet.mark_ok(endpoint)
         quota = quota_reset(headers)
         if quota:
@@ -359,9 +368,11 @@ class OpenAIBackend:
 
     def _note(self, endpoint: Endpoint, epoch: int, failure: Failure) -> None:
         """Apply a failure's verdict to the fleet; log when an endpoint starts failing."""
+        for secret in self._secrets:
+            failure.what = mask(failure.what, secret)
         if failure.throttle:
             if epoch == endpoint.epoch:
-                log.info("%s %s; cutting its concurrency", endpoint.url, failure.what)
+                log.info("%s %s; cutting its concurrency", endpoint.name, failure.what)
             self.fleet.throttle(endpoint, epoch)
         if failure.pause:
             self.fleet.pause(endpoint, min(failure.pause, self.policy.retry_after_cap))
@@ -369,13 +380,13 @@ class OpenAIBackend:
             self.fleet.mark_failed(endpoint)
             if endpoint.failures == 1:
                 budget = self.policy.budget
-                log.warning("%s %s; retrying for up to %g s", endpoint.url, failure.what, budget)
+                log.warning("%s %s; retrying for up to %g s", endpoint.name, failure.what, budget)
 
     def _gave_up(
         self, endpoint: Endpoint, failure: Failure, attempts: int, elapsed: float
     ) -> BackendError:
         """The error when retrying did not help: the endpoint(s), what they said, what to do."""
-        where = endpoint.url
+        where = endpoint.name
         if len(self.fleet.endpoints) > 1:
             where += f" (of {self.fleet.describe()})"
         return BackendError(
