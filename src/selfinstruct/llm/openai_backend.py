@@ -113,20 +113,12 @@ class OpenAIBackend:
         config: BackendConfig | None = None,
     ) -> None:
         # None: the value of `config`, else BackendConfig's default (its bounds check them all)
-        given: dict[str, Any] = {"base_url": parse_base_urls(base_url) or None}
-        given.update(api_key_env=api_key_env, model=model)
-        given.update(max_concurrency=max_concurrency, timeout=timeout, server=server)
-        given.update(max_attempts=max_attempts, retry_budget=retry_budget, reasoning=reasoning)
-        settings = openai_settings(config, given)
-        urls = parse_base_urls(settings.base_url) or [
-            os.environ.get("OPENAI_BASE_URL") or OPENAI_URL
-        ]
-        openai_settings(None, {"base_url": urls})  # OPENAI_BASE_URL is checked too
-        server, reasoning = settings.server, settings.reasoning
-        max_concurrency, timeout = settings.concurrency, settings.request_timeout
-        max_attempts, retry_budget = settings.max_attempts, settings.retry_budget
-        api_key_env = settings.api_key_env
-        model = settings.model
+        s, urls = _settings(
+            config, base_url, api_key_env=api_key_env, model=model, max_concurrency=max_concurrency,
+            timeout=timeout, server=server, max_attempts=max_attempts, retry_budget=retry_budget,
+            reasoning=reasoning,
+        )  # fmt: skip
+        api_key_env = s.api_key_env
         key = api_key or os.environ.get(api_key_env)
         if not key:
             if urls == [OPENAI_URL]:
@@ -134,19 +126,19 @@ class OpenAIBackend:
                     f"No key found - set the {api_key_env} environment variable or pass api_key="
                 )
             key = NO_KEY  # a self-hosted server; a 401 from it says how to pass a real key
-        self.policy = RetryPolicy(max_attempts, retry_budget, *backoff, retry_after_cap)
-        self.fleet = Fleet(urls, *cooldown, max_in_flight=max_concurrency)
-        self.info = BackendInfo(name="openai", model=model or "", chat=chat, batch_size=1)
-        self.server: str = server
+        self.policy = RetryPolicy(s.max_attempts, s.retry_budget, *backoff, retry_after_cap)
+        self.fleet = Fleet(urls, *cooldown, max_in_flight=s.concurrency)
+        self.info = BackendInfo(name="openai", model=s.model or "", chat=chat, batch_size=1)
+        self.server: str = s.server
         """The kind of server (see `servers.py`); "auto" asks /v1/models on first use."""
-        self.reasoning: str = reasoning
+        self.reasoning: str = s.reasoning
         self._shape: RequestShape | None = None
         """What requests carry for thinking and what the endpoint refused (set on first use)."""
         self.usage = Usage()
         self.usage_by_endpoint = {url: Usage() for url in urls}
         self.retries = 0
         """Attempts retried so far (transient errors and failovers)."""
-        self.max_concurrency, self.timeout = max_concurrency, timeout
+        self.max_concurrency, self.timeout = s.concurrency, s.request_timeout
         self._key, self._key_env = key, api_key_env
         self._secrets = [s for url in urls for s in secrets_of(url)]
         """Credentials in the base URLs: masked out of what servers say back, like the key."""
@@ -156,7 +148,7 @@ class OpenAIBackend:
         self._tls: Any = None
         """One TLS context for every lane (each would otherwise load the CA bundle again)."""
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._gate = Gate(self.fleet, max_concurrency)
+        self._gate = Gate(self.fleet, s.concurrency)
 
     def __repr__(self) -> str:
         return (
@@ -406,6 +398,19 @@ else:  # pragma: no cover - Python 3.10
 
     async def _within(seconds: float, awaitable: Awaitable[T]) -> T:
         return await asyncio.wait_for(awaitable, seconds)
+
+
+def _settings(
+    config: BackendConfig | None, base_url: str | Sequence[str] | None, **given: Any
+) -> tuple[BackendConfig, list[str]]:
+    """The checked options of an OpenAIBackend and its endpoint URLs ($OPENAI_BASE_URL or
+    OpenAI's own when none is given)."""
+    settings = openai_settings(config, {"base_url": parse_base_urls(base_url) or None, **given})
+    urls = parse_base_urls(settings.base_url)
+    if not urls:
+        urls = [os.environ.get("OPENAI_BASE_URL") or OPENAI_URL]
+        openai_settings(None, {"base_url": urls})  # $OPENAI_BASE_URL is checked too
+    return settings, urls
 
 
 async def _gather_or_cancel(jobs: Sequence[Awaitable[T]]) -> list[T]:
