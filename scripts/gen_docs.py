@@ -22,8 +22,7 @@ COMMANDS = (
 
 def options_md() -> str:
     """One table per section of RunConfig: key, flag, default, allowed values, help."""
-    from selfinstruct.config import SECTIONS, DedupConfig, RunConfig, option_meta
-    from selfinstruct.config_files import allowed_values
+    from selfinstruct.config import SECTIONS, DedupConfig, RunConfig
 
     lines = [
         "# Options",
@@ -43,24 +42,56 @@ def options_md() -> str:
         model = RunConfig.model_fields[section].annotation
         tables.append((f"[{section}]", model, list(model.model_fields)))
     tables.append(("`selfinstruct dedup`", DedupConfig, list(DedupConfig.model_fields)))
+    return "\n".join([*lines, *_tables(tables), *_finetune_md()]) + "\n"
+
+
+def _finetune_md() -> list[str]:
+    """The options of `selfinstruct finetune`, from FinetuneFiles and FinetuneConfig."""
+    from selfinstruct.finetune.config import FinetuneConfig, FinetuneFiles
+
+    lines = [
+        "",
+        "# Finetune options",
+        "",
+        "`selfinstruct finetune` has its own options (`selfinstruct/finetune/config.py`): the",
+        "same name works as a flag, a top-level key of its `--config` TOML/YAML file and a keyword",
+        "argument of `selfinstruct.finetune.train` (data, model and output are its positional",
+        "ones). `selfinstruct finetune --dump-config` prints a complete file. Options without a",
+        "flag are set in the file or as keyword arguments.",
+    ]
+    tables = [
+        ("finetune: data and model", FinetuneFiles, list(FinetuneFiles.model_fields)),
+        ("finetune: training", FinetuneConfig, list(FinetuneConfig.model_fields)),
+    ]
+    return lines + _tables(tables, data_column=False)
+
+
+def _tables(tables: list, data_column: bool = True) -> list[str]:
+    """Markdown tables of options: key, flag, default, allowed values, (data,) help."""
+    from selfinstruct.config import option_meta
+    from selfinstruct.config_files import allowed_values
+
+    lines: list[str] = []
     for title, model, names in tables:
         lines += ["", f"## {title}", ""]
-        if model.__doc__ and model is not RunConfig:
+        if model.__doc__ and model.__name__ != "RunConfig":
             lines += [model.__doc__.strip(), ""]
+        data_head = " data |" if data_column else ""
         lines += [
-            "| key | flag | default | allowed | data | meaning |",
-            "| --- | --- | --- | --- | --- | --- |",
+            f"| key | flag | default | allowed |{data_head} meaning |",
+            "| --- | --- | --- | --- |" + (" --- |" if data_column else "") + " --- |",
         ]
         for name in names:
             info = model.model_fields[name]
             meta = option_meta(model, name)
             default = "" if info.default is None else f"`{info.default}`"
-            data = "data" if meta["data"] else ""
+            flag = f"`--{meta['flag']}`" if meta["cli"] is not False else "(file only)"
+            data = (" data |" if meta["data"] else "  |") if data_column else ""
             lines.append(
-                f"| `{name}` | `--{meta['flag']}` | {default} | {allowed_values(info)} | {data} | "
+                f"| `{name}` | {flag} | {default} | {allowed_values(info)} |{data} "
                 f"{info.description} |"
             )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def cli_md() -> str:

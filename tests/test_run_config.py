@@ -252,20 +252,30 @@ def test_the_bootstrap_stage_stays_small() -> None:
 
 
 def test_backend_constructors_default_to_the_run_configuration() -> None:
-    # the backends can be built without a RunConfig; their defaults must be the same ones
+    # OpenAIBackend keeps no defaults of its own: what it is not given comes from BackendConfig
     import inspect
 
     from selfinstruct.config import BackendConfig
+    from selfinstruct.errors import ConfigError
 
-    config = BackendConfig()
-    openai = inspect.signature(selfinstruct.OpenAIBackend).parameters
-    pairs = {
-        "max_concurrency": "concurrency", "timeout": "request_timeout",
-        "retry_budget": "retry_budget", "max_attempts": "max_attempts", "server": "server",
-        "api_key_env": "api_key_env", "structured": "structured",
-    }  # fmt: skip
-    assert {p: openai[p].default for p in pairs} == {
-        p: getattr(config, f) for p, f in pairs.items()
-    }
+    url = "http://127.0.0.1:9/v1"
+    default, changed = BackendConfig(), BackendConfig(concurrency=3, request_timeout=5.0,
+        retry_budget=7.0, max_attempts=2, server="vllm", reasoning="off", model="m")  # fmt: skip
+    for config in (default, changed):
+        backend = selfinstruct.OpenAIBackend(base_url=url, config=config)
+        assert (backend.max_concurrency, backend.timeout) == (
+            config.concurrency,
+            config.request_timeout,
+        )
+        assert (backend.policy.max_attempts, backend.policy.budget) == (
+            config.max_attempts,
+            config.retry_budget,
+        )
+        assert (backend.server, backend.reasoning) == (config.server, config.reasoning)
+        assert backend.info.model == (config.model or "")
+    given = selfinstruct.OpenAIBackend(base_url=url, max_concurrency=5, config=changed)
+    assert given.max_concurrency == 5 and given.timeout == 5.0  # a keyword wins over config
+    with pytest.raises(ConfigError, match="max_concurrency must be an integer >= 1"):
+        selfinstruct.OpenAIBackend(base_url=url, max_concurrency=0)
     local = inspect.signature(selfinstruct.TransformersBackend).parameters
     assert local["batch_size"].default == config.batch_size

@@ -215,6 +215,11 @@ def dump_toml(config: RunConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
+def toml_table(values: dict[str, Any]) -> list[str]:
+    """`key = value` TOML lines of a flat table, None values left out (TOML has no null)."""
+    return [f"{key} = {_toml_value(value)}" for key, value in values.items() if value is not None]
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"

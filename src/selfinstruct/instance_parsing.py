@@ -8,6 +8,7 @@ too), so the stage counts every drop by name. Parsing is linear: each line is re
 patterns tried at one position, and fields are paired into examples by a small dynamic
 programme over the field sequence.
 """
+
 from __future__ import annotations
 
 import re

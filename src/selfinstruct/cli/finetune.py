@@ -1,7 +1,8 @@
 """`selfinstruct finetune`: LoRA (or last-layers) finetuning on a run's alpaca.jsonl.
 
-Every flag defaults to None so that a `--config` file can fill what the command line left out;
-the real defaults live in `selfinstruct.finetune.FinetuneConfig` and show in `--help`.
+The flags come from `selfinstruct.finetune.FinetuneFiles` and `FinetuneConfig` (names, types,
+choices, help); every flag defaults to None so that a `--config` file can fill what the command
+line left out, and the real defaults show in `--help`.
 """
 
 from __future__ import annotations
@@ -12,19 +13,17 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..config_files import read_config_mapping
+from pydantic import BaseModel, ValidationError
+
+from ..config_files import allowed_values, read_config_mapping, toml_table
 from ..errors import ConfigError
-from ..finetune.config import FinetuneConfig
+from ..finetune.config import FLAG_GROUPS, FinetuneConfig, FinetuneFiles
+from .options import add_fields
 
-RUN_KEYS = ("data", "model", "output", "val_data")
-"""Options of the command that are not FinetuneConfig fields."""
+RUN_KEYS = tuple(FinetuneFiles.model_fields)
+"""Options of the command that are not FinetuneConfig fields (data, val_data, model, output)."""
 
-
-def _help(name: str, text: str | None = None) -> str:
-    info = FinetuneConfig.model_fields[name]
-    default = info.default
-    shown = "" if default is None else f" (default: {default})"
-    return f"{text or info.description or name.replace('_', ' ')}{shown}"
+MODELS: tuple[type[BaseModel], ...] = (FinetuneFiles, FinetuneConfig)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,77 +37,81 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "`selfinstruct bootstrap --backend transformers --adapter OUTPUT`.",
     )
     io = parser.add_argument_group("data and model")
-    io.add_argument("--data", metavar="FILE|DIR", help="training JSONL or a run dir")
-    io.add_argument("--val-data", metavar="FILE", help="validation JSONL (instead of --val-ratio)")
-    io.add_argument("--model", help="HF id, local dir or .gguf file (default: bundled SmolLM2)")
-    io.add_argument("--output", metavar="DIR", help="where the adapter and checkpoints go")
-    io.add_argument("--config", metavar="FILE", help="TOML or YAML file of options (flag names)")
-
-    m = parser.add_argument_group("method")
-    m.add_argument("--method", choices=("lora", "freeze"), help=_help("method"))
-    m.add_argument("--lora-r", type=int, metavar="R", help=_help("lora_r", "LoRA rank"))
-    m.add_argument("--lora-alpha", type=float, metavar="A", help=_help("lora_alpha", "LoRA alpha"))
-    m.add_argument("--lora-dropout", type=float, metavar="P", help=_help("lora_dropout"))
-    m.add_argument(
-        "--lora-targets", type=_names, metavar="A,B", help=_help("lora_targets") + " (comma list)"
+    add_fields(io, FinetuneFiles, FinetuneFiles.model_fields)
+    io.add_argument(
+        "--config", metavar="FILE", help="TOML or YAML file of options (see --dump-config)"
     )
-    m.add_argument("--freeze-layers", type=int, metavar="N", help=_help("freeze_layers"))
-    m.add_argument("--quantize", choices=("none", "4bit", "8bit"), help=_help("quantize"))
-    m.add_argument("--merge", action="store_true", default=None, help="also save merged/ model")
-
-    d = parser.add_argument_group("data handling")
-    d.add_argument("--template", choices=("auto", "chat", "plain"), help=_help("template"))
-    d.add_argument("--system-prompt", metavar="TEXT", help="system prompt added to every example")
-    d.add_argument("--max-length", type=int, metavar="N", help=_help("max_length", "max tokens"))
-    d.add_argument("--packing", action="store_true", default=None, help="pack examples into rows")
-    d.add_argument("--val-ratio", type=float, metavar="F", help=_help("val_ratio"))
-
-    t = parser.add_argument_group("training")
-    t.add_argument("--epochs", type=float, metavar="E", help=_help("epochs"))
-    t.add_argument("--max-steps", type=int, metavar="S", help=_help("max_steps"))
-    t.add_argument("--lr", type=float, metavar="LR", help=_help("lr"))
-    t.add_argument("--batch-size", type=int, metavar="B", help=_help("batch_size"))
-    t.add_argument("--grad-accum", type=int, metavar="K", help=_help("grad_accum"))
-    t.add_argument("--warmup", type=float, metavar="W", help=_help("warmup"))
-    t.add_argument("--precision", choices=("auto", "bf16", "fp16", "fp32"), help=_help("precision"))
-    t.add_argument(
-        "--gradient-checkpointing", action="store_true", default=None, help="less memory, slower"
+    grouped = [name for names in FLAG_GROUPS.values() for name in names]
+    for title, names in FLAG_GROUPS.items():
+        add_fields(parser.add_argument_group(title), FinetuneConfig, names)
+    training = parser.add_argument_group("training")
+    add_fields(
+        training, FinetuneConfig, [n for n in FinetuneConfig.model_fields if n not in grouped]
     )
-    t.add_argument("--save-steps", type=int, metavar="N", help=_help("save_steps"))
-    t.add_argument("--logging-steps", type=int, metavar="N", help=_help("logging_steps"))
-    t.add_argument(
-        "--resume",
-        nargs="?",
-        const=True,
-        metavar="CHECKPOINT",
-        help="resume from the latest checkpoint in --output (or from CHECKPOINT)",
+    training.add_argument("--json", action="store_true", help="print the summary as JSON")
+    training.add_argument(
+        "--dump-config",
+        action="store_true",
+        help="print the resolved options as TOML (for --config) and exit",
     )
-    t.add_argument("--deepspeed", metavar="JSON", help=_help("deepspeed"))
-    t.add_argument("--seed", type=int, help=_help("seed"))
-    t.add_argument(
-        "--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar"
-    )
-    t.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(handler=_handle)
 
 
-def _names(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
 def collect_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Defaults < --config file < flags given; checks the file's keys."""
-    file_values = read_config_mapping(Path(args.config)) if args.config else {}
-    known = set(FinetuneConfig.model_fields) | set(RUN_KEYS)
-    unknown = sorted(set(file_values) - known)
-    if unknown:
-        raise ConfigError(f"config file {args.config}: unknown option(s) {', '.join(unknown)}")
+    """Defaults < --config file < flags given; the file and the flags are each checked."""
+    file_values = _read_file(Path(args.config)) if args.config else {}
+    known = [name for model in MODELS for name in model.model_fields]
     flags = {name: getattr(args, name) for name in known if getattr(args, name, None) is not None}
-    return {**file_values, **flags}
+    _validate(flags, "command line", as_flags=True)
+    options = {**file_values, **flags}
+    _validate(options, "options", as_flags=False)
+    return options
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    """A config file's options, its unknown keys and bad values named with the file."""
+    values = read_config_mapping(path)
+    known = [name for model in MODELS for name in model.model_fields]
+    unknown = [key for key in values if key not in known]
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r}; allowed: {', '.join(known)}")
+    _validate(values, str(path), as_flags=False)
+    return values
+
+
+def _validate(options: dict[str, Any], source: str, *, as_flags: bool) -> None:
+    """Raise a ConfigError naming `source`, the key (or flag), the value and what is allowed."""
+    for model in MODELS:
+        part = {k: v for k, v in options.items() if k in model.model_fields}
+        try:
+            model.model_validate(part)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            name = str(err["loc"][0]) if err["loc"] else ""
+            message = str(err["msg"]).removeprefix("Value error, ")
+            if name not in model.model_fields:
+                raise ConfigError(f"{source}: {message}") from None
+            key = "--" + name.replace("_", "-") if as_flags else name
+            given = json.dumps(err.get("input"), default=str)
+            allowed = allowed_values(model.model_fields[name])
+            raise ConfigError(f"{source}: {key} = {given}: {message}; allowed: {allowed}") from None
+
+
+def dump_config(options: dict[str, Any]) -> str:
+    """Every option, defaults included, as TOML for `--config` (None values are left out)."""
+    values: dict[str, Any] = {}
+    for model in MODELS:
+        part = {k: v for k, v in options.items() if k in model.model_fields}
+        values.update(model.model_validate(part).model_dump(mode="json"))
+    header = "# selfinstruct finetune configuration (selfinstruct finetune --config FILE)"
+    return "\n".join([header, *toml_table(values)]) + "\n"
 
 
 def _handle(args: argparse.Namespace) -> int:
     options = collect_options(args)
+    if args.dump_config:
+        print(dump_config(options), end="")
+        return 0
     data = options.pop("data", None)
     output = options.pop("output", None)
     if not data or not output:

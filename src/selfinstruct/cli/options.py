@@ -58,15 +58,27 @@ def add_model_options(parser: argparse.ArgumentParser, model: type[BaseModel], t
         _add(group, model, name)
 
 
+def add_fields(group: Any, model: type[BaseModel], names: Iterable[str]) -> None:
+    """Add the flags of `model`'s fields `names` to `group`, skipping those marked `cli=False`."""
+    for name in names:
+        if option_meta(model, name)["cli"] is not False:
+            _add(group, model, name)
+
+
 def _add(group: Any, model: type[BaseModel], name: str) -> None:
     info = model.model_fields[name]
-    flag = "--" + option_meta(model, name)["flag"]
+    meta = option_meta(model, name)
+    flag = "--" + meta["flag"]
     dest = flag[2:].replace("-", "_")
     default = info.default
-    shown = "" if default is None else f" (default: {_show(default)})"
+    overrides = meta["cli"] if isinstance(meta["cli"], dict) else {}
+    switch = overrides.get("action") in ("store_true", "store_false")
+    shown = "" if default is None or switch else f" (default: {_show(default)})"
     kwargs: dict[str, Any] = {"dest": dest, "default": None, "help": f"{info.description}{shown}"}
     kind, choices = _arg_kind(info.annotation)
-    if kind is bool:
+    if switch:
+        pass
+    elif kind is bool:
         kwargs["action"] = argparse.BooleanOptionalAction
     elif kind is list:
         kwargs.update(metavar="A,B", type=str)
@@ -79,7 +91,7 @@ def _add(group: Any, model: type[BaseModel], name: str) -> None:
     extra = info.json_schema_extra
     if isinstance(extra, dict) and extra.get("bare") is not None:
         kwargs.update(nargs="?", const=extra["bare"])
-    group.add_argument(flag, **kwargs)
+    group.add_argument(flag, **{**kwargs, **overrides})
 
 
 def _show(value: Any) -> str:

@@ -6,6 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
+from ..config import BootstrapConfig
+
+_BOOTSTRAP = BootstrapConfig.model_fields
+
 
 class ChatMessage(TypedDict):
     """One chat turn, as OpenAI's chat API takes it."""
@@ -20,10 +24,14 @@ Prompt = str | list[ChatMessage]
 
 @dataclass(frozen=True)
 class GenerationParams:
-    """Sampling parameters; a backend ignores what its model cannot honour."""
+    """Sampling parameters; a backend ignores what its model cannot honour.
 
-    max_tokens: int = 1024
-    temperature: float = 0.7
+    `max_tokens` and `temperature` default to the bootstrap stage's options (BootstrapConfig);
+    top_p and the penalties to the API's neutral values, which change nothing.
+    """
+
+    max_tokens: int = _BOOTSTRAP["max_tokens"].default
+    temperature: float = _BOOTSTRAP["temperature"].default
     top_p: float = 1.0
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0

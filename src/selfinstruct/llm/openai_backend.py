@@ -25,13 +25,14 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import openai
 
-from ..errors import BackendError, ConfigError
+from ..errors import BackendError
 from ..redact import redact_url, secrets_of, split_credentials
 from .base import BackendInfo, Completion, GenerationParams, Prompt, Usage
+from .factory import openai_settings
 from .failures import Failure, Refused, dropped, garbled, refusal, timed_out
 from .fleet import Endpoint, Fleet, parse_base_urls
 from .gate import Gate
@@ -47,6 +48,9 @@ try:  # openai >= 3 ships httpx2, older releases httpx; the API we use is the sa
 except ImportError:  # pragma: no cover - depends on the installed openai
     import httpx  # type: ignore[no-redef]
 
+if TYPE_CHECKING:
+    from ..config import BackendConfig
+
 T = TypeVar("T")
 Body = dict[str, Any] | Callable[[], dict[str, Any]] | None
 """A request body, or a function giving it when it is sent (see `_sample`)."""
@@ -58,7 +62,8 @@ NO_KEY = "sk-no-key"
 CONNECT_TIMEOUT = 10.0
 """Seconds to open a connection: a host that takes longer is treated as down."""
 REASONING_MODES = ("auto", "off", "keep")
-"""--reasoning: send nothing extra; ask the server not to think; keep the thinking (as auto)."""
+"""--reasoning (BackendConfig.reasoning): send nothing extra; ask the server not to think; keep
+the thinking (as auto)."""
 ADAPT_LIMIT = 8
 """Refusals one request adapts to (a parameter renamed or dropped each time) before giving up."""
 MALFORMED_LIMIT = 4
@@ -83,8 +88,11 @@ class OpenAIBackend:
     others take its work. The backend binds to the event loop it is first used in; a new loop
     gets fresh clients. An `http_client` passed in (an `httpx.AsyncClient`, e.g.
     `openai.DefaultAsyncHttpxClient(...)`) carries every endpoint's requests in one loop, and
-    `aclose` closes it. A request whose `params.json_schema` is set asks for JSON of that schema
-    in the `response_format` the endpoint takes (`structured.py`; `structured="off"`: never).
+    `aclose` closes it. Options left None take their value from `config` or the defaults and
+    bounds of `selfinstruct.config.BackendConfig` (`max_concurrency` is its `concurrency`,
+    `timeout` its `request_timeout`). A request whose `params.json_schema` is set asks for JSON
+    of that schema in the `response_format` the endpoint takes (`structured.py`; `structured`
+    "off": never).
     """
 
     def __init__(
@@ -92,30 +100,29 @@ class OpenAIBackend:
         model: str | None = None,
         base_url: str | Sequence[str] | None = None,
         api_key: str | None = None,
-        api_key_env: str = "OPENAI_API_KEY",
-        max_concurrency: int = 8,
-        timeout: float = 600.0,
+        api_key_env: str | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
         *,
         chat: bool = True,
-        max_attempts: int = 30,
-        retry_budget: float = 180.0,
+        max_attempts: int | None = None,
+        retry_budget: float | None = None,
         retry_after_cap: float = 60.0,
         backoff: tuple[float, float] = (1.0, 30.0),
         cooldown: tuple[float, float] = (5.0, 30.0),
         http_client: Any = None,
-        server: str = "auto",
-        reasoning: str = "auto",
-        structured: str = "off",
+        server: str | None = None,
+        reasoning: str | None = None,
+        structured: str | None = None,
+        config: BackendConfig | None = None,
     ) -> None:
-        if max_concurrency < 1:
-            raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
-        if not timeout > 0:
-            raise ConfigError(f"the request timeout must be over 0 s, got {timeout}")
-        urls = parse_base_urls(base_url) or [os.environ.get("OPENAI_BASE_URL") or OPENAI_URL]
-        for url in urls:
-            if not url.startswith(("http://", "https://")):
-                shown = redact_url(url)
-                raise ConfigError(f"base URL {shown!r} must start with http:// or https://")
+        # None: the value of `config`, else BackendConfig's default (its bounds check them all)
+        s, urls = _settings(
+            config, base_url, api_key_env=api_key_env, model=model, max_concurrency=max_concurrency,
+            timeout=timeout, server=server, max_attempts=max_attempts, retry_budget=retry_budget,
+            reasoning=reasoning, structured=structured,
+        )  # fmt: skip
+        api_key_env = s.api_key_env
         key = api_key or os.environ.get(api_key_env)
         if not key:
             if urls == [OPENAI_URL]:
@@ -123,25 +130,21 @@ class OpenAIBackend:
                     f"No key found - set the {api_key_env} environment variable or pass api_key="
                 )
             key = NO_KEY  # a self-hosted server; a 401 from it says how to pass a real key
-        self.policy = RetryPolicy(max_attempts, retry_budget, *backoff, retry_after_cap)
-        self.fleet = Fleet(urls, *cooldown, max_in_flight=max_concurrency)
-        self.info = BackendInfo(name="openai", model=model or "", chat=chat, batch_size=1)
-        if server != "auto" and server not in NEUTRAL:
-            raise ConfigError(f"server must be auto or one of {sorted(NEUTRAL)}, got {server!r}")
-        self.server = server
+        self.policy = RetryPolicy(s.max_attempts, s.retry_budget, *backoff, retry_after_cap)
+        self.fleet = Fleet(urls, *cooldown, max_in_flight=s.concurrency)
+        self.info = BackendInfo(name="openai", model=s.model or "", chat=chat, batch_size=1)
+        self.server: str = s.server
         """The kind of server (see `servers.py`); "auto" asks /v1/models on first use."""
-        if reasoning not in REASONING_MODES:
-            raise ConfigError(f"reasoning must be one of {REASONING_MODES}, got {reasoning!r}")
-        self.reasoning = reasoning
+        self.reasoning: str = s.reasoning
         self._shape: RequestShape | None = None
         """What requests carry for thinking and what the endpoint refused (set on first use)."""
-        self.structured = Negotiation(structured, self.fleet.describe())
+        self.structured = Negotiation(s.structured, self.fleet.describe())
         """Which `response_format` each API path takes, found on its first structured request."""
         self.usage = Usage()
         self.usage_by_endpoint = {url: Usage() for url in urls}
         self.retries = 0
         """Attempts retried so far (transient errors and failovers)."""
-        self.max_concurrency, self.timeout = max_concurrency, timeout
+        self.max_concurrency, self.timeout = s.concurrency, s.request_timeout
         self._key, self._key_env = key, api_key_env
         self._secrets = [s for url in urls for s in secrets_of(url)]
         """Credentials in the base URLs: masked out of what servers say back, like the key."""
@@ -151,7 +154,7 @@ class OpenAIBackend:
         self._tls: Any = None
         """One TLS context for every lane (each would otherwise load the CA bundle again)."""
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._gate = Gate(self.fleet, max_concurrency)
+        self._gate = Gate(self.fleet, s.concurrency)
 
     def __repr__(self) -> str:
         return (
@@ -423,6 +426,19 @@ else:  # pragma: no cover - Python 3.10
 def _with_format(body: dict[str, Any], form: dict[str, Any] | None) -> dict[str, Any]:
     """`body` with `response_format` set to `form` (unchanged when None)."""
     return body if form is None else {**body, "response_format": form}
+
+
+def _settings(
+    config: BackendConfig | None, base_url: str | Sequence[str] | None, **given: Any
+) -> tuple[BackendConfig, list[str]]:
+    """The checked options of an OpenAIBackend and its endpoint URLs ($OPENAI_BASE_URL or
+    OpenAI's own when none is given)."""
+    settings = openai_settings(config, {"base_url": parse_base_urls(base_url) or None, **given})
+    urls = parse_base_urls(settings.base_url)
+    if not urls:
+        urls = [os.environ.get("OPENAI_BASE_URL") or OPENAI_URL]
+        openai_settings(None, {"base_url": urls})  # $OPENAI_BASE_URL is checked too
+    return settings, urls
 
 
 async def _gather_or_cancel(jobs: Sequence[Awaitable[T]]) -> list[T]:
