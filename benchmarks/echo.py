@@ -17,7 +17,7 @@ import json
 import re
 from pathlib import Path
 
-from selfinstruct.config import BootstrapConfig
+from selfinstruct.config.options import BootstrapConfig
 from selfinstruct.echo import EchoFilter, own_text
 from selfinstruct.rundir import RunDir
 from selfinstruct.seeds import load_seeds

@@ -29,7 +29,7 @@ from typing import Any
 from selfinstruct.answers import label_from_json, parse_yes_no
 from selfinstruct.candidates import Candidate, answer_candidates
 from selfinstruct.classify import ClassifyPrompt, params_for, pick_examples
-from selfinstruct.config import BootstrapConfig
+from selfinstruct.config.options import BootstrapConfig
 from selfinstruct.llm.base import Completion, GenerationParams, Prompt
 from selfinstruct.llm.openai_backend import OpenAIBackend
 from selfinstruct.llm.structured import usable

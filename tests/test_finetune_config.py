@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from selfinstruct.cli import build_parser, main
-from selfinstruct.config_files import read_config_mapping
+from selfinstruct.config.files import read_config_mapping
 from selfinstruct.finetune import FinetuneConfig, make_config
 
 # Every flag `selfinstruct finetune` had before its flags were generated (users rely on them).

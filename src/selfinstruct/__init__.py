@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .bootstrap import abootstrap, bootstrap
 from .bootstrap_result import BootstrapResult
 from .classify import ClassifyResult, aclassify, classify
-from .config import (
+from .config.options import (
     BackendConfig,
     BootstrapConfig,
     ClassifyConfig,

@@ -19,7 +19,7 @@ from typing import Any
 from . import thinking
 from .bootstrap_result import BootstrapResult
 from .candidates import answer_candidates, recase
-from .config import RunConfig
+from .config.options import RunConfig
 from .llm.base import Backend, Completion, GenerationParams
 from .llm.factory import backend_from_config, backend_settings, resolve_model
 from .pool import Pool

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .answers import label_from_json, parse_yes_no
-from .config import RunConfig
+from .config.options import RunConfig
 from .errors import ConfigError
 from .llm.base import Backend, ChatMessage, Completion, GenerationParams, Prompt
 from .llm.factory import backend_from_config

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from tqdm.auto import tqdm
 
-from .config import DedupConfig
+from .config.options import DedupConfig
 from .dataset_io import Source, open_source, read_rows
 from .dedup_files import PROGRESS, REMOVED, DedupResult, finish, output_paths
 from .errors import ConfigError

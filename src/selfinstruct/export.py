@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .balance import Caps, Row, balance
-from .config import ExportConfig, RunConfig
+from .config.options import ExportConfig, RunConfig
 from .dataset_card import CardFacts, card_date, render_card
 from .errors import ConfigError, DataError, MissingDependencyError
 from .formats import data_file, encode, llama_factory_entry

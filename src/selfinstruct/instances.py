@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .config import RunConfig
+from .config.options import RunConfig
 from .errors import DataError
 from .hard_cases import TEMPLATE as HARD_TEMPLATE
 from .hard_cases import HardCasesStage, add_hard_cases

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import RunConfig
+from .config.options import RunConfig
 from .judge_prompt import LABELS, JudgePrompt, Shown, pick_shots
 from .llm.base import Backend, Completion, GenerationParams, Prompt
 from .llm.factory import backend_from_config

@@ -18,7 +18,7 @@ from .bootstrap import run_stage as bootstrap_stage
 from .bootstrap_result import BootstrapResult, shortfall
 from .classify import ClassifyResult
 from .classify import run_stage as classify_stage
-from .config import RunConfig, make_config
+from .config.options import RunConfig, make_config
 from .estimate import Estimate, project
 from .export import ExportResult
 from .export import run_stage as export_stage

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .config import BootstrapConfig
+from .config.options import BootstrapConfig
 from .echo import REASON as ECHOES_PROMPT
 from .echo import EchoFilter
 from .filters import FilterConfig, InstructionFilter

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import RunConfig
+from .config.options import RunConfig
 from .errors import ConfigError
 from .jsonl import write_text_atomic
 from .report_data import ReportData, collect

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ..config_files import allowed_values, read_config_mapping, toml_table
+from ..config.files import allowed_values, read_config_mapping, toml_table
 from ..errors import ConfigError
 from ..finetune.config import FLAG_GROUPS, FinetuneConfig, FinetuneFiles
 from .options import add_fields

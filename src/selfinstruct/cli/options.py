@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ..config import RunConfig, option_meta
-from ..config_files import config_from_sources
+from ..config.files import config_from_sources
+from ..config.options import RunConfig, option_meta
 
 RUN_WIDE = (
     "seeds", "out", "language", "seed", "preset", "prompt_dir", "progress", "force", "ray",
@@ -112,7 +112,7 @@ def _arg_kind(annotation: Any) -> tuple[Any, tuple[str, ...] | None]:
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """Validated configuration: defaults, then the `--config` file, then the flags given."""
-    from ..config import flat_options
+    from ..config.options import flat_options
 
     flags = {
         name: getattr(args, name)

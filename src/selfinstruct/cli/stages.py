@@ -11,7 +11,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from ..config import RunConfig
+from ..config.options import RunConfig
 from .options import add_options, config_from_args
 
 COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {

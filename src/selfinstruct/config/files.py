@@ -17,9 +17,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from .config import SECTIONS, RunConfig, build_config, flat_options, merge, nest, option_meta
-from .errors import ConfigError
-from .redact import redact_text, redact_url
+from ..errors import ConfigError
+from ..redact import redact_text, redact_url
+from .options import SECTIONS, RunConfig, build_config, flat_options, merge, nest, option_meta
 
 
 def load_config_file(path: str | Path) -> RunConfig:

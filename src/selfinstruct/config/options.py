@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .errors import ConfigError
-from .redact import redact_url
+from ..errors import ConfigError
+from ..redact import redact_url
 
 ExportFormat = Literal["alpaca", "sharegpt", "messages", "prompt_completion"]
 SECTIONS = ("backend", "bootstrap", "classify", "instances", "judge", "export")
@@ -458,14 +458,14 @@ class RunConfig(BaseModel):
 
     @classmethod
     def from_file(cls, path: str | Path) -> RunConfig:
-        """Read a TOML (.toml) or YAML (.yaml/.yml) file; see `selfinstruct.config_files`."""
-        from .config_files import load_config_file
+        """Read a TOML (.toml) or YAML (.yaml/.yml) file; see `selfinstruct.config.files`."""
+        from .files import load_config_file
 
         return load_config_file(path)
 
     def to_toml(self) -> str:
         """The whole configuration as TOML that `from_file` reads back unchanged."""
-        from .config_files import dump_toml
+        from .files import dump_toml
 
         return dump_toml(self)
 
@@ -549,7 +549,7 @@ def build_config(base: dict[str, Any], over: dict[str, Any], source: str) -> Run
     """Validate `over` applied to `base`; a failure names the option as a flag would."""
     from pydantic import ValidationError
 
-    from .config_files import describe_error
+    from .files import describe_error
 
     try:
         return RunConfig.model_validate(merge(base, over))

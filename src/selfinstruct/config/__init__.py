@@ -1,0 +1,1 @@
+"""Configuration: the option catalogue, each option declared once, and its files."""
