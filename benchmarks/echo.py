@@ -19,8 +19,8 @@ from pathlib import Path
 
 from selfinstruct.config.options import BootstrapConfig
 from selfinstruct.echo import EchoFilter, own_text
-from selfinstruct.rundir import RunDir
-from selfinstruct.seeds import load_seeds
+from selfinstruct.runtime.rundir import RunDir
+from selfinstruct.runtime.seeds import load_seeds
 from selfinstruct.similarity.tokenize import tokenize_cjk_chars
 from selfinstruct.templates import load_template
 

@@ -35,8 +35,8 @@ from selfinstruct.llm.openai_backend import OpenAIBackend
 from selfinstruct.llm.structured import usable
 from selfinstruct.pool import Pool
 from selfinstruct.prompt import PromptStyle, encode_prompt, sample_instructions
-from selfinstruct.seeds import load_seeds
-from selfinstruct.structured_ask import SCHEMAS, JsonAsk
+from selfinstruct.runtime.seeds import load_seeds
+from selfinstruct.runtime.structured import SCHEMAS, JsonAsk
 from selfinstruct.templates import load_template
 
 

@@ -33,9 +33,9 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fleet import endpoints
 
-from selfinstruct.jsonl import JsonlWriter
-from selfinstruct.records import MachineInstruction
-from selfinstruct.rundir import RunDir
+from selfinstruct.runtime.jsonl import JsonlWriter
+from selfinstruct.runtime.records import MachineInstruction
+from selfinstruct.runtime.rundir import RunDir
 
 
 @dataclass

@@ -18,7 +18,7 @@ from rouge_score import rouge_scorer
 
 from selfinstruct import ConfigError, bootstrap, load_seeds
 from selfinstruct.llm.base import Completion, GenerationParams, Prompt
-from selfinstruct.rundir import RunDir
+from selfinstruct.runtime.rundir import RunDir
 
 SYLLABLES = ("ka", "lo", "mi", "ne", "su", "ta", "ri", "vo", "pe", "da", "zu", "fi", "go", "la")
 VERBS = ["Explain", "Describe", "Summarize", "Compare", "Classify", "List", "Estimate", "Plan"]

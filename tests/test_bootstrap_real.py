@@ -13,7 +13,7 @@ from rouge_score import rouge_scorer
 from selfinstruct import load_seeds
 from selfinstruct.cli import main
 from selfinstruct.filters import PAPER_BLACKLIST
-from selfinstruct.rundir import RunDir
+from selfinstruct.runtime.rundir import RunDir
 
 pytestmark = pytest.mark.slow
 

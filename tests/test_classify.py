@@ -12,10 +12,10 @@ from selfinstruct.answers import parse_yes_no
 from selfinstruct.classify import ClassifyPrompt, classify, pick_examples
 from selfinstruct.errors import ConfigError, DataError
 from selfinstruct.instances import generate_instances
-from selfinstruct.jsonl import JsonlWriter
-from selfinstruct.records import MachineInstruction
-from selfinstruct.rundir import RunDir
-from selfinstruct.seeds import load_seeds
+from selfinstruct.runtime.jsonl import JsonlWriter
+from selfinstruct.runtime.records import MachineInstruction
+from selfinstruct.runtime.rundir import RunDir
+from selfinstruct.runtime.seeds import load_seeds
 
 
 @pytest.mark.parametrize(

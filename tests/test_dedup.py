@@ -13,8 +13,8 @@ from rouge_score import rouge_scorer
 
 import selfinstruct
 from selfinstruct.cli import main
-from selfinstruct.dataset_io import open_source, read_rows
 from selfinstruct.errors import ConfigError, DataError
+from selfinstruct.runtime.dataset_io import open_source, read_rows
 from selfinstruct.similarity import tokenize_cjk_chars
 
 dedup_module = importlib.import_module("selfinstruct.dedup")

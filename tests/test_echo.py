@@ -14,7 +14,7 @@ from test_semantic import needs
 
 from selfinstruct import bootstrap, load_seeds
 from selfinstruct.echo import EchoFilter, own_text
-from selfinstruct.rundir import RunDir
+from selfinstruct.runtime.rundir import RunDir
 from selfinstruct.similarity.tokenize import tokenize_cjk_chars
 from selfinstruct.templates import load_template
 

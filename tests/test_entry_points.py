@@ -77,7 +77,7 @@ def test_ctrl_c_in_a_running_loop_stops_the_worker_and_keeps_the_books(tmp_path:
             return await super().acomplete(prompts, params)
 
     from selfinstruct.bootstrap import run_stage
-    from selfinstruct.runstate import open_run
+    from selfinstruct.runtime.state import open_run
 
     state = open_run("en", tmp_path, num_instructions=10_000, progress=False)
 

@@ -9,7 +9,7 @@ from test_pipeline import scripted_server
 
 import selfinstruct
 from selfinstruct.cli import main
-from selfinstruct.estimate import cost_of, project
+from selfinstruct.runtime.estimate import cost_of, project
 
 
 def test_projection_arithmetic() -> None:
@@ -59,7 +59,7 @@ def test_progress_bar_and_stats_show_tokens_and_cost_so_far(tmp_path: Path, caps
     from fakes import FakeBackend
     from test_pipeline import respond
 
-    from selfinstruct.estimate import cost_of as money
+    from selfinstruct.runtime.estimate import cost_of as money
 
     selfinstruct.bootstrap(
         "en", tmp_path, 4, FakeBackend(respond=respond), price_input=2.0, price_output=8.0

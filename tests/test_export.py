@@ -16,10 +16,10 @@ from selfinstruct.errors import DataError
 from selfinstruct.export import export_run, split_tasks, to_dataset
 from selfinstruct.finetune.data import load_conversations
 from selfinstruct.instances import InstancesRecord
-from selfinstruct.jsonl import JsonlWriter
-from selfinstruct.records import AlpacaExample, Instance, JudgeRecord
-from selfinstruct.rundir import RunDir
-from selfinstruct.seeds import load_seeds
+from selfinstruct.runtime.jsonl import JsonlWriter
+from selfinstruct.runtime.records import AlpacaExample, Instance, JudgeRecord
+from selfinstruct.runtime.rundir import RunDir
+from selfinstruct.runtime.seeds import load_seeds
 
 TASKS = {
     "Square the number.": [("3", "9"), ("5", "25")],

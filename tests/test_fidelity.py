@@ -27,8 +27,8 @@ from selfinstruct.instance_filters import FilteredTask
 from selfinstruct.instances import keep_sample
 from selfinstruct.llm.base import Completion, GenerationParams, Prompt
 from selfinstruct.prompt import ORIGINAL_STOP, PromptStyle, encode_prompt
-from selfinstruct.records import Instance, SeedTask
-from selfinstruct.rundir import RunDir
+from selfinstruct.runtime.records import Instance, SeedTask
+from selfinstruct.runtime.rundir import RunDir
 
 HEADER = "Come up with a series of tasks:\n"
 """The original bootstrap prompt's header line (the non-classification one)."""

@@ -10,7 +10,7 @@ from fakes import FakeBackend, prompt_text
 from test_pipeline import check_stats, respond
 
 from selfinstruct import generate_instances, run
-from selfinstruct.rundir import RunDir
+from selfinstruct.runtime.rundir import RunDir
 
 
 def is_hard_prompt(text: str) -> bool:

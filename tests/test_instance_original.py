@@ -11,7 +11,7 @@ import pytest
 
 from selfinstruct.instance_original import filter_original, parse_original
 from selfinstruct.instance_parsing import ParsedExample
-from selfinstruct.records import Instance
+from selfinstruct.runtime.records import Instance
 
 
 def pairs(text: str, classification: bool, reason: str = "stop") -> list[tuple[str, str]]:

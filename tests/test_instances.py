@@ -16,10 +16,10 @@ from selfinstruct.errors import DataError
 from selfinstruct.instance_filters import InstanceFilterConfig, filter_task
 from selfinstruct.instance_parsing import ParsedExample, parse_instances
 from selfinstruct.instances import InstancesRecord, generate_instances
-from selfinstruct.jsonl import JsonlWriter
 from selfinstruct.llm.base import Completion
-from selfinstruct.records import MachineInstruction
-from selfinstruct.rundir import RunDir
+from selfinstruct.runtime.jsonl import JsonlWriter
+from selfinstruct.runtime.records import MachineInstruction
+from selfinstruct.runtime.rundir import RunDir
 
 
 def pairs(text: str, **kw: object) -> list[tuple[str, str, str | None]]:

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from selfinstruct.errors import DataError
-from selfinstruct.jsonl import JsonlWriter, count_lines, read_jsonl, write_jsonl_atomic
-from selfinstruct.records import AlpacaExample
+from selfinstruct.runtime.jsonl import JsonlWriter, count_lines, read_jsonl, write_jsonl_atomic
+from selfinstruct.runtime.records import AlpacaExample
 
 
 def test_torn_last_line_is_ignored_then_cut(tmp_path: Path) -> None:

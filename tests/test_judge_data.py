@@ -13,7 +13,7 @@ from llama_server import LlamaServer
 
 from selfinstruct import ConfigError, ajudge, judge
 from selfinstruct.cli import main
-from selfinstruct.rundir import RunDir
+from selfinstruct.runtime.rundir import RunDir
 
 
 def sharegpt(path: Path, rows: list[tuple[str, str]]) -> Path:

@@ -26,8 +26,8 @@ from selfinstruct.candidates import split_candidates
 from selfinstruct.filters import FilterConfig, InstructionFilter
 from selfinstruct.instance_filters import InstanceFilterConfig, filter_task
 from selfinstruct.instance_parsing import TRUNCATED, UNPARSEABLE, ParsedExample, parse_instances
-from selfinstruct.jsonl import JsonlWriter, read_jsonl
-from selfinstruct.records import (
+from selfinstruct.runtime.jsonl import JsonlWriter, read_jsonl
+from selfinstruct.runtime.records import (
     ClassificationRecord,
     InstanceRejection,
     InstancesRecord,

@@ -21,7 +21,7 @@ from openai_stub import StubServer
 from selfinstruct.cli import main
 from selfinstruct.llm.base import GenerationParams, Prompt
 from selfinstruct.pipeline import run
-from selfinstruct.rundir import RunDir
+from selfinstruct.runtime.rundir import RunDir
 
 WORDS = [
     "lamp",
@@ -215,9 +215,9 @@ def test_stages_in_process_on_the_bundled_model(local_model: str, tmp_path: Path
     from selfinstruct.classify import classify
     from selfinstruct.export import export_run
     from selfinstruct.instances import generate_instances
-    from selfinstruct.jsonl import JsonlWriter
     from selfinstruct.llm.transformers_backend import TransformersBackend
-    from selfinstruct.records import MachineInstruction
+    from selfinstruct.runtime.jsonl import JsonlWriter
+    from selfinstruct.runtime.records import MachineInstruction
 
     tasks = ["Convert the temperature from Celsius to Fahrenheit.", "Write a haiku about rain."]
     rundir = RunDir.of(tmp_path)

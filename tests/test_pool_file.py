@@ -13,7 +13,7 @@ from test_bootstrap import numbered_list
 
 from selfinstruct import ConfigError, bootstrap
 from selfinstruct.cli import build_parser
-from selfinstruct.rundir import RunDir
+from selfinstruct.runtime.rundir import RunDir
 
 
 def pool_file(path: Path, rows: list[str]) -> Path:

@@ -29,8 +29,8 @@ from selfinstruct.pool_scores import (
     processes_for,
     score_pool,
 )
-from selfinstruct.rundir import RunDir
-from selfinstruct.runstate import open_dir
+from selfinstruct.runtime.rundir import RunDir
+from selfinstruct.runtime.state import open_dir
 from selfinstruct.similarity import SimilarityIndex
 
 

@@ -21,11 +21,11 @@ from openai_stub import StubServer
 
 from selfinstruct.classify import classify
 from selfinstruct.instances import generate_instances
-from selfinstruct.jsonl import JsonlWriter
 from selfinstruct.judge import judge
-from selfinstruct.ray_executor import ACTOR_PREFIX
-from selfinstruct.records import MachineInstruction
-from selfinstruct.rundir import RunDir
+from selfinstruct.runtime.jsonl import JsonlWriter
+from selfinstruct.runtime.ray_executor import ACTOR_PREFIX
+from selfinstruct.runtime.records import MachineInstruction
+from selfinstruct.runtime.rundir import RunDir
 
 ray = __import__("ray") if require_all() else pytest.importorskip("ray")  # the [ray] extra
 
@@ -83,7 +83,7 @@ def stages(root: Path, **options: Any) -> None:
 
 def test_no_cluster_at_the_address_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     from selfinstruct.errors import BackendError
-    from selfinstruct.ray_executor import connect
+    from selfinstruct.runtime.ray_executor import connect
 
     if ray.is_initialized():  # the module's cluster must not answer for `auto`
         pytest.fail("this test runs before the cluster fixture starts one")
@@ -175,7 +175,7 @@ def test_without_ray_installed_the_error_names_the_extra(monkeypatch: pytest.Mon
     import sys
 
     from selfinstruct.errors import MissingDependencyError
-    from selfinstruct.ray_executor import connect
+    from selfinstruct.runtime.ray_executor import connect
 
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
     with pytest.raises(MissingDependencyError, match=r"selfinstruct\[ray\]"):

@@ -210,8 +210,8 @@ def test_reasoning_handling_leaves_a_real_servers_answer_alone(llama_server: Any
 
 
 def test_thinking_tokens_reach_the_report_and_the_estimate(tmp_path: Path) -> None:
-    from selfinstruct.estimate import project
     from selfinstruct.report_sections import summary, tokens_blocks
+    from selfinstruct.runtime.estimate import project
 
     with thinking_server("reasoning") as server:
         assert run_cli(server.url, tmp_path, "--model", "Qwen/Qwen3-8B") == 0

@@ -29,9 +29,9 @@ from test_pipeline import respond, scripted_server
 
 from selfinstruct import classify
 from selfinstruct.cli import main
-from selfinstruct.jsonl import encode_line, read_jsonl
-from selfinstruct.records import MachineInstruction
-from selfinstruct.rundir import RunDir
+from selfinstruct.runtime.jsonl import encode_line, read_jsonl
+from selfinstruct.runtime.records import MachineInstruction
+from selfinstruct.runtime.rundir import RunDir
 
 TESTS = Path(__file__).parent
 CHILD = (

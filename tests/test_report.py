@@ -24,10 +24,10 @@ from test_pipeline import respond
 import selfinstruct
 from selfinstruct.cli import main
 from selfinstruct.errors import DataError
-from selfinstruct.records import Rejection
 from selfinstruct.report_data import collect
 from selfinstruct.report_shape import nearest
-from selfinstruct.rundir import RunDir
+from selfinstruct.runtime.records import Rejection
+from selfinstruct.runtime.rundir import RunDir
 
 SECTIONS = ("Funnel", "Diversity", "Explainable dedup", "Shape of the data", "Tokens and cost")
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -20,8 +20,8 @@ import pytest
 from openai_stub import StubServer
 
 from selfinstruct.cli import main
-from selfinstruct.jsonl import read_jsonl
-from selfinstruct.runlock import LOCK_NAME, STALE_AFTER
+from selfinstruct.runtime.jsonl import read_jsonl
+from selfinstruct.runtime.lock import LOCK_NAME, STALE_AFTER
 
 CHILD = (
     "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
@@ -30,7 +30,7 @@ CHILD = (
 )
 """The CLI in a child, with a terminal's signal dispositions (a background job ignores SIGINT)."""
 HOLDER = (
-    "import sys, time; from selfinstruct.runlock import acquire; acquire(sys.argv[1]); "
+    "import sys, time; from selfinstruct.runtime.lock import acquire; acquire(sys.argv[1]); "
     "print('held', flush=True); time.sleep(120)"
 )
 """A process that holds a run directory's lock and does nothing else."""

@@ -19,12 +19,12 @@ from openai_stub import StubServer
 from pydantic import BaseModel
 
 from selfinstruct.cli import main
-from selfinstruct.jsonl import read_jsonl
 from selfinstruct.llm.base import Completion, GenerationParams
 from selfinstruct.llm.lanes import Lanes
 from selfinstruct.llm.openai_backend import OpenAIBackend
-from selfinstruct.rundir import RunDir
-from selfinstruct.runner import StageLog
+from selfinstruct.runtime.jsonl import read_jsonl
+from selfinstruct.runtime.rundir import RunDir
+from selfinstruct.runtime.runner import StageLog
 
 CHILD = "import sys; from selfinstruct.cli import main; sys.exit(main(sys.argv[1:]))"
 

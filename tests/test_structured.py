@@ -27,9 +27,9 @@ from selfinstruct.json_text import read_json
 from selfinstruct.llm.base import GenerationParams
 from selfinstruct.llm.openai_backend import OpenAIBackend
 from selfinstruct.llm.structured import UNUSABLE_LIMIT, fits, response_format
-from selfinstruct.rundir import RunDir
+from selfinstruct.runtime.rundir import RunDir
+from selfinstruct.runtime.structured import SCHEMAS
 from selfinstruct.scores import scores_from_json
-from selfinstruct.structured_ask import SCHEMAS
 
 CHAT = [{"role": "user", "content": "List new tasks."}]
 LIST = SCHEMAS["json_bootstrap"]

@@ -33,7 +33,6 @@ from .errors import (
     SelfInstructError,
     Terminated,
 )
-from .estimate import Estimate, StageEstimate
 from .export import ExportResult, export_run, to_dataset
 from .instances import InstancesResult, agenerate_instances, generate_instances
 from .judge import JudgeResult, ajudge, judge
@@ -50,7 +49,9 @@ from .llm.base import (
 )
 from .llm.factory import make_backend
 from .pipeline import RunResult, aestimate, arun, estimate, run
-from .records import (
+from .report import ReportResult, report
+from .runtime.estimate import Estimate, StageEstimate
+from .runtime.records import (
     AlpacaExample,
     ClassificationRecord,
     Instance,
@@ -62,9 +63,8 @@ from .records import (
     SeedTask,
     SimilarInstruction,
 )
-from .report import ReportResult, report
-from .rundir import RunDir
-from .seeds import SeedSummary, load_seeds, summarize
+from .runtime.rundir import RunDir
+from .runtime.seeds import SeedSummary, load_seeds, summarize
 from .similarity import Decision, SimilarityIndex, get_tokenizer
 
 if TYPE_CHECKING:

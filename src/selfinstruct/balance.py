@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from .records import AlpacaExample
+from .runtime.records import AlpacaExample
 from .verbs import verb_object
 
 

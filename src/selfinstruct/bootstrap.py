@@ -16,7 +16,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import thinking
 from .bootstrap_result import BootstrapResult
 from .candidates import answer_candidates, recase
 from .config.options import RunConfig
@@ -25,11 +24,12 @@ from .llm.factory import backend_from_config, backend_settings, resolve_model
 from .pool import Pool
 from .pool_scores import fill_scores
 from .prompt import PromptStyle, encode_prompt, sample_instructions
-from .records import MachineInstruction, Rejection
-from .runner import StageLog, stop_reason
-from .runstate import RunState, SeedSource, open_run, text_digest
+from .runtime import thinking
+from .runtime.records import MachineInstruction, Rejection
+from .runtime.runner import StageLog, stop_reason
+from .runtime.state import RunState, SeedSource, open_run, text_digest
+from .runtime.structured import JsonAsk, json_ask, record_structured
 from .scheduler import Scheduler
-from .structured_ask import JsonAsk, json_ask, record_structured
 from .sync import run_sync
 from .templates import require_user_template
 

@@ -21,10 +21,10 @@ from .errors import ConfigError
 from .llm.base import Backend, ChatMessage, Completion, GenerationParams, Prompt
 from .llm.factory import backend_from_config
 from .llm.reasoning import cut_while_thinking
-from .records import ClassificationRecord, MachineInstruction, SeedTask, clip
-from .runner import Outcome, run_model_stage
-from .runstate import RunState, open_dir, text_digest
-from .structured_ask import JsonAsk, json_ask
+from .runtime.records import ClassificationRecord, MachineInstruction, SeedTask, clip
+from .runtime.runner import Outcome, run_model_stage
+from .runtime.state import RunState, open_dir, text_digest
+from .runtime.structured import JsonAsk, json_ask
 from .sync import run_sync
 
 ANSWERS = {"en": ("Yes", "No"), "zh": ("是", "否")}

@@ -22,11 +22,11 @@ from pydantic import BaseModel, ValidationError
 from tqdm.auto import tqdm
 
 from .config.options import DedupConfig
-from .dataset_io import Source, open_source, read_rows
 from .dedup_files import PROGRESS, REMOVED, DedupResult, finish, output_paths
 from .errors import ConfigError
-from .jsonl import JsonlWriter, iter_jsonl, read_jsonl
 from .language import detect_language
+from .runtime.dataset_io import Source, open_source, read_rows
+from .runtime.jsonl import JsonlWriter, iter_jsonl, read_jsonl
 from .similarity import SimilarityIndex, get_tokenizer
 
 BATCH = 4096

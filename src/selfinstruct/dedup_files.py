@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config.options import DedupConfig
-from .dataset_io import Source, write_kept
 from .errors import ConfigError
-from .jsonl import read_jsonl, write_json_atomic
+from .runtime.dataset_io import Source, write_kept
+from .runtime.jsonl import read_jsonl, write_json_atomic
 
 if TYPE_CHECKING:
     from .dedup import Table

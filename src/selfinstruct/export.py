@@ -24,9 +24,9 @@ from .config.options import ExportConfig, RunConfig
 from .dataset_card import CardFacts, card_date, render_card
 from .errors import ConfigError, DataError, MissingDependencyError
 from .formats import data_file, encode, llama_factory_entry
-from .jsonl import read_jsonl, write_json_atomic, write_jsonl_atomic, write_text_atomic
-from .records import AlpacaExample, Instance, InstancesRecord, JudgeRecord
-from .runstate import RunState, open_dir
+from .runtime.jsonl import read_jsonl, write_json_atomic, write_jsonl_atomic, write_text_atomic
+from .runtime.records import AlpacaExample, Instance, InstancesRecord, JudgeRecord
+from .runtime.state import RunState, open_dir
 
 CARD = "README.md"
 DATASET_INFO = "dataset_info.json"

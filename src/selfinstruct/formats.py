@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .records import AlpacaExample
+from .runtime.records import AlpacaExample
 
 FORMATS: tuple[str, ...] = ("alpaca", "sharegpt", "messages", "prompt_completion")
 VALIDATION_SUFFIX = "_validation"

@@ -18,7 +18,7 @@ from .instance_filters import InstanceFilterConfig, filter_task, rejection_rows
 from .instance_parsing import ParsedExample, parse_instances
 from .instance_prompts import Labels, as_turns
 from .llm.base import Completion, GenerationParams, Prompt
-from .records import (
+from .runtime.records import (
     HardCasesRecord,
     Instance,
     InstanceRejection,
@@ -26,7 +26,7 @@ from .records import (
     MachineInstruction,
     clip,
 )
-from .runner import Outcome
+from .runtime.runner import Outcome
 
 TEMPLATE = "instances_hard"
 PREFIX = "hard."

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from .errors import ConfigError
 from .instance_parsing import ParsedExample
-from .records import Instance, InstanceRejection, clip
+from .runtime.records import Instance, InstanceRejection, clip
 
 # Phrases that mark a refusal, a placeholder or content a text model cannot supply.
 INSTANCE_BLACKLIST = (

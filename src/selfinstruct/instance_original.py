@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from .instance_filters import CONFLICTING_OUTPUTS, NO_INSTANCES, FilteredTask
 from .instance_parsing import TRUNCATED, ParsedExample
-from .records import Instance
+from .runtime.records import Instance
 
 _EXAMPLE = re.compile(r"Example\s?\d*\.?")
 _OUTPUT = re.compile(r"Output\s*\d*\s*:")

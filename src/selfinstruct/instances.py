@@ -34,12 +34,12 @@ from .instance_prompts import LABELS, MAX_EXAMPLES, InstancePrompts, Labels
 from .llm.base import Backend, Completion, GenerationParams, Prompt
 from .llm.factory import backend_from_config
 from .llm.reasoning import cut_while_thinking
-from .records import HardCasesRecord, InstancesRecord, MachineInstruction, clip
-from .runner import Outcome, run_model_stage
-from .runstate import RunState, open_dir, text_digest
-from .structured_ask import JsonAsk, json_ask
+from .runtime.records import HardCasesRecord, InstancesRecord, MachineInstruction, clip
+from .runtime.runner import Outcome, run_model_stage
+from .runtime.state import RunState, open_dir, text_digest
+from .runtime.structured import JsonAsk, json_ask
+from .runtime.thinking import REASONING_TRUNCATED
 from .sync import run_sync
-from .thinking import REASONING_TRUNCATED
 
 TEMPLATES = {True: "instances_output_first", False: "instances_input_first"}
 """The template of a classification task (output-first) and of any other task (input-first)."""

@@ -24,11 +24,11 @@ from .judge_prompt import LABELS, JudgePrompt, Shown, pick_shots
 from .llm.base import Backend, Completion, GenerationParams, Prompt
 from .llm.factory import backend_from_config
 from .llm.reasoning import cut_while_thinking
-from .records import InstancesRecord, JudgeRecord, clip
-from .runner import Outcome, run_model_stage
-from .runstate import RunState, open_dir, text_digest
+from .runtime.records import InstancesRecord, JudgeRecord, clip
+from .runtime.runner import Outcome, run_model_stage
+from .runtime.state import RunState, open_dir, text_digest
+from .runtime.structured import JsonAsk, json_ask
 from .scores import parse_scores, scores_from_json
-from .structured_ask import JsonAsk, json_ask
 from .sync import run_sync
 
 TEMPLATE = "judge"

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from .config.options import RunConfig, make_config
-from .dataset_io import open_source, read_rows
 from .errors import ConfigError
 from .judge import Item
 from .language import detect_language
-from .runstate import RunState
+from .runtime.dataset_io import open_source, read_rows
+from .runtime.state import RunState
 
 
 def open_data(

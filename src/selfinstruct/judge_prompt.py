@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .errors import ConfigError
 from .llm.base import ChatMessage, Prompt
-from .records import SeedTask
+from .runtime.records import SeedTask
 
 LABELS = {"en": ("Correctness:", "Helpfulness:"), "zh": ("正确性：", "有用性：")}
 NO_INPUT = {"en": "(none)", "zh": "（无）"}

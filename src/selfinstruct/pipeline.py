@@ -19,7 +19,6 @@ from .bootstrap_result import BootstrapResult, shortfall
 from .classify import ClassifyResult
 from .classify import run_stage as classify_stage
 from .config.options import RunConfig, make_config
-from .estimate import Estimate, project
 from .export import ExportResult
 from .export import run_stage as export_stage
 from .instances import InstancesResult
@@ -28,7 +27,8 @@ from .judge import JudgeResult
 from .judge import run_stage as judge_stage
 from .llm.base import Backend
 from .llm.factory import backend_from_config
-from .runstate import RunState, SeedSource, open_run
+from .runtime.estimate import Estimate, project
+from .runtime.state import RunState, SeedSource, open_run
 from .sync import run_sync
 
 

@@ -17,7 +17,7 @@ from .config.options import BootstrapConfig
 from .echo import REASON as ECHOES_PROMPT
 from .echo import EchoFilter
 from .filters import FilterConfig, InstructionFilter
-from .records import MachineInstruction, Rejection, clip
+from .runtime.records import MachineInstruction, Rejection, clip
 from .similarity import SimilarityIndex, get_tokenizer
 
 if TYPE_CHECKING:

@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any
 from tqdm.auto import tqdm
 
 from .errors import SelfInstructError
-from .jsonl import read_jsonl, write_jsonl_atomic
-from .records import MachineInstruction
+from .runtime.jsonl import read_jsonl, write_jsonl_atomic
+from .runtime.records import MachineInstruction
 from .similarity import SimilarityIndex, get_tokenizer
 from .similarity.workers import start_worker
 
 if TYPE_CHECKING:
-    from .runstate import RunState
+    from .runtime.state import RunState
 
 TOP_K_SIMILAR = 10
 """Most similar pool entries stored with each accepted instruction (the reference code's 10)."""

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from .config.options import RunConfig
 from .errors import ConfigError
-from .jsonl import write_text_atomic
 from .report_data import ReportData, collect
 from .report_plots import write_plots
 from .report_render import render_html, render_markdown
 from .report_sections import sections, summary
+from .runtime.jsonl import write_text_atomic
 
 REPORT_DIR = "report"
 

@@ -14,15 +14,15 @@ import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
-from .dataset_io import Row, Source, open_source, read_rows
-from .jsonl import write_text_atomic
 from .language import detect_language
-from .records import Instance, InstancesRecord, MachineInstruction
 from .report_data import Funnel, ReportData, Tokens
 from .report_plots import write_plots
 from .report_render import render_html, render_markdown
 from .report_sections import HOW_VERBS, Block, Figure, Para, Section, Table
 from .report_shape import Dedup, DedupSample, Shape, diversity, shape
+from .runtime.dataset_io import Row, Source, open_source, read_rows
+from .runtime.jsonl import write_text_atomic
+from .runtime.records import Instance, InstancesRecord, MachineInstruction
 from .similarity import SimilarityIndex, get_tokenizer
 
 SCORED_ROWS = 50_000

@@ -12,9 +12,9 @@ from typing import Any
 
 from .errors import DataError
 from .formats import data_file
-from .jsonl import read_jsonl
 from .language import detect_language
-from .records import (
+from .runtime.jsonl import read_jsonl
+from .runtime.records import (
     ClassificationRecord,
     InstanceRejection,
     InstancesRecord,
@@ -23,8 +23,8 @@ from .records import (
     Rejection,
     SeedTask,
 )
-from .rundir import RunDir
-from .seeds import BUNDLED, load_seeds
+from .runtime.rundir import RunDir
+from .runtime.seeds import BUNDLED, load_seeds
 
 STAGE_ORDER = ("bootstrap", "classify", "instances", "judge", "export")
 

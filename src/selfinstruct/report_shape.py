@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from .errors import MissingDependencyError
 from .language import is_han
-from .records import (
+from .runtime.records import (
     ClassificationRecord,
     InstanceRejection,
     InstancesRecord,

@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from .. import runlock, sync
+    from .. import sync
+    from ..runtime import lock as runlock
 
     runlock.command = ["selfinstruct", *(sys.argv[1:] if argv is None else argv)]
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..errors import SeedError
-from ..seeds import load_seeds, summarize
+from ..runtime.seeds import load_seeds, summarize
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -15,8 +15,8 @@ from typing import Any
 
 from ..errors import ConfigError, DataError
 from ..formats import as_messages
-from ..jsonl import iter_jsonl
-from ..records import AlpacaExample
+from ..runtime.jsonl import iter_jsonl
+from ..runtime.records import AlpacaExample
 
 IGNORE = -100
 """Label of a token that does not count in the loss (the prompt, the padding)."""

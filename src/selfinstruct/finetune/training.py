@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
-from ..jsonl import write_json_atomic
 from ..llm.model_files import load_causal_lm, load_tokenizer, require
+from ..runtime.jsonl import write_json_atomic
 from . import data as D
 from .config import FinetuneConfig, make_config
 from .model import (

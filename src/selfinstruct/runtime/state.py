@@ -18,14 +18,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .config.options import RunConfig, make_config
-from .errors import ConfigError, DataError
-from .language import detect_language
+from ..config.options import RunConfig, make_config
+from ..errors import ConfigError, DataError
+from ..language import detect_language
+from ..templates import load_template
+from .lock import RunLock, acquire
 from .records import ClassificationRecord, MachineInstruction, SeedTask
 from .rundir import RunDir
-from .runlock import RunLock, acquire
 from .seeds import BUNDLED, load_seeds
-from .templates import load_template
 
 SeedSource = str | Path | Sequence[SeedTask]
 

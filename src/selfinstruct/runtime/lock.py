@@ -26,8 +26,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .errors import RunDirBusy
-from .redact import redact_text
+from ..errors import RunDirBusy
+from ..redact import redact_text
 
 try:
     import fcntl

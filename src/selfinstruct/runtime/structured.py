@@ -13,12 +13,12 @@ import json
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError
-from .llm.base import Backend, GenerationParams, Prompt
-from .llm.structured import Negotiation
+from ..errors import ConfigError
+from ..llm.base import Backend, GenerationParams, Prompt
+from ..llm.structured import Negotiation
 
 if TYPE_CHECKING:
-    from .runstate import RunState
+    from .state import RunState
 
 
 def _object(title: str, **props: Any) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import IO, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import DataError
+from ..errors import DataError
 
 M = TypeVar("M", bound=BaseModel)
 OnTorn = Literal["skip", "error"]

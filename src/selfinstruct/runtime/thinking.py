@@ -14,14 +14,14 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
-from .config.options import BackendConfig
-from .llm.base import Backend, Completion, GenerationParams
-from .llm.reasoning import cut_while_thinking
-from .llm.request_shape import always_thinks, thinking_model
+from ..config.options import BackendConfig
+from ..llm.base import Backend, Completion, GenerationParams
+from ..llm.reasoning import cut_while_thinking
+from ..llm.request_shape import always_thinks, thinking_model
 from .records import Rejection
 
 if TYPE_CHECKING:
-    from .runstate import RunState
+    from .state import RunState
 
 REASONING_TRUNCATED = "reasoning_truncated"
 BUDGET_FLAGS = {

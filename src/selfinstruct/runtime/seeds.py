@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from .errors import SeedError
+from ..errors import SeedError
 from .jsonl import iter_jsonl
 from .records import Instance, SeedTask
 

@@ -23,14 +23,14 @@ from typing import Any, Generic, Protocol, TypeVar
 from pydantic import BaseModel
 from tqdm.auto import tqdm
 
+from ..llm.base import Backend, Completion, GenerationParams, Prompt
+from ..llm.factory import backend_settings, resolve_model
 from .estimate import cost_of
 from .jsonl import JsonlWriter
-from .llm.base import Backend, Completion, GenerationParams, Prompt
-from .llm.factory import backend_settings, resolve_model
 from .ray_executor import on_ray, stop_workers
 from .rundir import RunDir, add_usage
-from .runstate import RunState
-from .structured_ask import record_structured
+from .state import RunState
+from .structured import record_structured
 from .thinking import REASONING_TRUNCATED, TruncationNotice, room_for_thinking
 
 R = TypeVar("R")

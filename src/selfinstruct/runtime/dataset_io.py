@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import DataError
+from ..errors import DataError
 from .jsonl import iter_jsonl, write_json_atomic, write_jsonl_atomic
 
 Container = Literal["jsonl", "json", "parquet", "datasets"]

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError
+from ..errors import DataError
+from ..redact import redact_url
 from .jsonl import iter_jsonl, read_jsonl, validate_row, write_json_atomic
 from .records import (
     ClassificationRecord,
@@ -23,7 +24,6 @@ from .records import (
     MachineInstruction,
     Rejection,
 )
-from .redact import redact_url
 
 
 @dataclass(frozen=True)
