@@ -16,7 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
-from selfinstruct.verbs import verb_object
+from selfinstruct.text.verbs import verb_object
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"

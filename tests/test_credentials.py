@@ -13,7 +13,7 @@ from pathlib import Path
 from openai_stub import Fault, StubServer
 
 from selfinstruct.llm.failures import dropped
-from selfinstruct.redact import redact_text, redact_url, secrets_of
+from selfinstruct.text.redact import redact_text, redact_url, secrets_of
 
 PASSWORD, KEY, TOKEN, OTHER = "Pl4ntedPassw0rd", "planted-query-key", "PlantedTok3n", "s3cr3tOther"
 BASIC = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()

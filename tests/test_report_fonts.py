@@ -19,9 +19,9 @@ from test_report import chinese
 
 import selfinstruct
 from selfinstruct import report_fonts
-from selfinstruct.language import is_han
 from selfinstruct.report_data import collect
 from selfinstruct.report_plots import figures
+from selfinstruct.text.language import is_han
 
 
 @pytest.fixture(scope="module")

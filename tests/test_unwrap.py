@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from selfinstruct.candidates import split_candidates
-from selfinstruct.unwrap import closing_remark, unwrap
+from selfinstruct.text.unwrap import closing_remark, unwrap
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from selfinstruct.verbs import VerbObject, verb_object
+from selfinstruct.text.verbs import VerbObject, verb_object
 
 
 @pytest.mark.parametrize(

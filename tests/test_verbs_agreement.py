@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import require_all
 
-from selfinstruct.verbs import verb_object
+from selfinstruct.text.verbs import verb_object
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = Path(os.environ.get("SELFINSTRUCT_CORPORA") or ROOT.parent / "shared" / "corpora")

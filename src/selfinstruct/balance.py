@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from .runtime.records import AlpacaExample
-from .verbs import verb_object
+from .text.verbs import verb_object
 
 
 @dataclass(frozen=True)

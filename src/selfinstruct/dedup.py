@@ -24,10 +24,10 @@ from tqdm.auto import tqdm
 from .config.options import DedupConfig
 from .dedup_files import PROGRESS, REMOVED, DedupResult, finish, output_paths
 from .errors import ConfigError
-from .language import detect_language
 from .runtime.dataset_io import Source, open_source, read_rows
 from .runtime.jsonl import JsonlWriter, iter_jsonl, read_jsonl
 from .similarity import SimilarityIndex, get_tokenizer
+from .text.language import detect_language
 
 BATCH = 4096
 """Rows decided between two checkpoints."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from .instance_json import json_examples
 from .instance_values import is_no_input, value_of
 from .json_text import read_json_answer
-from .unwrap import without_example_remark
+from .text.unwrap import without_example_remark
 
 INPUT, OUTPUT = "input", "output"
 UNPARSEABLE, TRUNCATED = "unparseable", "truncated"

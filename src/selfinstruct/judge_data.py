@@ -19,9 +19,9 @@ from typing import Any
 from .config.options import RunConfig, make_config
 from .errors import ConfigError
 from .judge import Item
-from .language import detect_language
 from .runtime.dataset_io import open_source, read_rows
 from .runtime.state import RunState
+from .text.language import detect_language
 
 
 def open_data(

@@ -14,7 +14,6 @@ import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
-from .language import detect_language
 from .report_data import Funnel, ReportData, Tokens
 from .report_plots import write_plots
 from .report_render import render_html, render_markdown
@@ -24,6 +23,7 @@ from .runtime.dataset_io import Row, Source, open_source, read_rows
 from .runtime.jsonl import write_text_atomic
 from .runtime.records import Instance, InstancesRecord, MachineInstruction
 from .similarity import SimilarityIndex, get_tokenizer
+from .text.language import detect_language
 
 SCORED_ROWS = 50_000
 """Rows scored for ROUGE-L and verbs; a larger dataset is scored on a seeded sample of these."""

@@ -12,7 +12,6 @@ from typing import Any
 
 from .errors import DataError
 from .formats import data_file
-from .language import detect_language
 from .runtime.jsonl import read_jsonl
 from .runtime.records import (
     ClassificationRecord,
@@ -25,6 +24,7 @@ from .runtime.records import (
 )
 from .runtime.rundir import RunDir
 from .runtime.seeds import BUNDLED, load_seeds
+from .text.language import detect_language
 
 STAGE_ORDER = ("bootstrap", "classify", "instances", "judge", "export")
 

@@ -18,7 +18,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .errors import MissingDependencyError
-from .language import is_han
 from .runtime.records import (
     ClassificationRecord,
     InstanceRejection,
@@ -27,7 +26,8 @@ from .runtime.records import (
     Rejection,
     SeedTask,
 )
-from .verbs import verb_object
+from .text.language import is_han
+from .text.verbs import verb_object
 
 # -- diversity ----------------------------------------------------------------------------------
 

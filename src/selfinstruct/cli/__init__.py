@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import SelfInstructError, Terminated
-from ..redact import redact_text
+from ..text.redact import redact_text
 
 # Each module defines `register(subparsers)`; a subcommand's handler returns an exit code.
 SUBCOMMAND_MODULES = ("seeds", "stages", "report", "dedup", "finetune")

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from ..errors import ConfigError
-from ..redact import redact_text, redact_url
+from ..text.redact import redact_text, redact_url
 from .options import SECTIONS, RunConfig, build_config, flat_options, merge, nest, option_meta
 
 

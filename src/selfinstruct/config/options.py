@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import ConfigError
-from ..redact import redact_url
+from ..text.redact import redact_url
 
 ExportFormat = Literal["alpaca", "sharegpt", "messages", "prompt_completion"]
 SECTIONS = ("backend", "bootstrap", "classify", "instances", "judge", "export")

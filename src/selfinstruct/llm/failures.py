@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..errors import BackendError
-from ..redact import redact_text, redact_url
+from ..text.redact import redact_text, redact_url
 from .responses import error_detail, mask, shorten
 from .retry import quota_reset, retry_after
 

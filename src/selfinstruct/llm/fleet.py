@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ..redact import redact_url
+from ..text.redact import redact_url
 
 
 def parse_base_urls(base_url: str | Sequence[str] | None) -> list[str]:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import openai
 
 from ..errors import BackendError
-from ..redact import redact_url, secrets_of, split_credentials
+from ..text.redact import redact_url, secrets_of, split_credentials
 from .base import BackendInfo, Completion, GenerationParams, Prompt, Usage
 from .factory import openai_settings
 from .failures import Failure, Refused, dropped, garbled, refusal, timed_out

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RunDirBusy
-from ..redact import redact_text
+from ..text.redact import redact_text
 
 try:
     import fcntl

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
-from ..redact import redact_url
+from ..text.redact import redact_url
 from .jsonl import iter_jsonl, read_jsonl, validate_row, write_json_atomic
 from .records import (
     ClassificationRecord,

@@ -20,8 +20,8 @@ from typing import Any
 
 from ..config.options import RunConfig, make_config
 from ..errors import ConfigError, DataError
-from ..language import detect_language
 from ..templates import load_template
+from ..text.language import detect_language
 from .lock import RunLock, acquire
 from .records import ClassificationRecord, MachineInstruction, SeedTask
 from .rundir import RunDir

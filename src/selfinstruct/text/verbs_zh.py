@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 
+from ..errors import MissingDependencyError
 from . import verbs_en
-from .errors import MissingDependencyError
 from .language import is_han
 
 Token = tuple[str, str]
