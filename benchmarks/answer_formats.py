@@ -22,9 +22,9 @@ from answer_fixtures import answer, load
 from answer_run import measure, run_cli, totals
 
 from selfinstruct.answers import parse_yes_no
-from selfinstruct.candidates import split_candidates
 from selfinstruct.instance_parsing import parse_instances
 from selfinstruct.scores import parse_scores
+from selfinstruct.stages.bootstrap.candidates import split_candidates
 
 
 def parsers_alone() -> dict[str, tuple[int, int]]:

@@ -18,10 +18,10 @@ import re
 from pathlib import Path
 
 from selfinstruct.config.options import BootstrapConfig
-from selfinstruct.echo import EchoFilter, own_text
 from selfinstruct.runtime.rundir import RunDir
 from selfinstruct.runtime.seeds import load_seeds
 from selfinstruct.similarity.tokenize import tokenize_cjk_chars
+from selfinstruct.stages.bootstrap.echo import EchoFilter, own_text
 from selfinstruct.templates import load_template
 
 ROOT = Path(__file__).resolve().parents[1]

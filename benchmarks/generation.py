@@ -30,9 +30,9 @@ from typing import Any
 
 import openai
 
-from selfinstruct.bootstrap import bootstrap
 from selfinstruct.llm.base import Completion, GenerationParams, Prompt
 from selfinstruct.llm.openai_backend import NO_KEY, OpenAIBackend
+from selfinstruct.stages.bootstrap.stage import bootstrap
 
 TOPICS = [
     "the ocean", "a rainy day", "bicycles", "coffee", "mountains", "a lost key", "libraries",

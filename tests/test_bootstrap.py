@@ -280,7 +280,7 @@ def test_mean_rouge_exact_is_rouge_scores_mean_and_off_is_not_computed(tmp_path:
 
 
 def test_sampling_positions_picks_what_sampling_the_list_picks() -> None:
-    from selfinstruct.prompt import sample_instructions
+    from selfinstruct.stages.bootstrap.prompt import sample_instructions
 
     seeds = [f"seed task {i}" for i in range(50)]
     machine = [f"machine task {i}" for i in range(300)]

@@ -12,8 +12,8 @@ from rouge_score import rouge_scorer
 
 from selfinstruct import load_seeds
 from selfinstruct.cli import main
-from selfinstruct.filters import PAPER_BLACKLIST
 from selfinstruct.runtime.rundir import RunDir
+from selfinstruct.stages.bootstrap.filters import PAPER_BLACKLIST
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,6 @@
 """Splitting model responses into candidate instructions."""
 
-from selfinstruct.candidates import split_candidates
+from selfinstruct.stages.bootstrap.candidates import split_candidates
 
 
 def test_completion_response_continues_open_item() -> None:

@@ -13,9 +13,9 @@ from test_parsers_fuzz import FUZZ, texts
 from test_semantic import needs
 
 from selfinstruct import bootstrap, load_seeds
-from selfinstruct.echo import EchoFilter, own_text
 from selfinstruct.runtime.rundir import RunDir
 from selfinstruct.similarity.tokenize import tokenize_cjk_chars
+from selfinstruct.stages.bootstrap.echo import EchoFilter, own_text
 from selfinstruct.templates import load_template
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"

@@ -76,8 +76,8 @@ def test_ctrl_c_in_a_running_loop_stops_the_worker_and_keeps_the_books(tmp_path:
                 await asyncio.sleep(3600)
             return await super().acomplete(prompts, params)
 
-    from selfinstruct.bootstrap import run_stage
     from selfinstruct.runtime.state import open_run
+    from selfinstruct.stages.bootstrap.stage import run_stage
 
     state = open_run("en", tmp_path, num_instructions=10_000, progress=False)
 

@@ -3,7 +3,7 @@
 import pytest
 
 from selfinstruct.errors import ConfigError
-from selfinstruct.filters import (
+from selfinstruct.stages.bootstrap.filters import (
     ALPACA_EXTRA_BLACKLIST,
     PAPER_BLACKLIST,
     FilterConfig,

@@ -22,8 +22,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from selfinstruct.answers import parse_yes_no
-from selfinstruct.candidates import split_candidates
-from selfinstruct.filters import FilterConfig, InstructionFilter
 from selfinstruct.instance_filters import InstanceFilterConfig, filter_task
 from selfinstruct.instance_parsing import TRUNCATED, UNPARSEABLE, ParsedExample, parse_instances
 from selfinstruct.runtime.jsonl import JsonlWriter, read_jsonl
@@ -34,6 +32,8 @@ from selfinstruct.runtime.records import (
     MachineInstruction,
     Rejection,
 )
+from selfinstruct.stages.bootstrap.candidates import split_candidates
+from selfinstruct.stages.bootstrap.filters import FilterConfig, InstructionFilter
 
 FUZZ = settings(
     max_examples=150,

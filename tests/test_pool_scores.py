@@ -21,17 +21,18 @@ from fakes import unscored
 from rouge_score import rouge_scorer
 from test_bootstrap import read_lines, run, task_line
 
-from selfinstruct import SelfInstructError, pool_scores
-from selfinstruct.pool_scores import (
+from selfinstruct import SelfInstructError
+from selfinstruct.runtime.rundir import RunDir
+from selfinstruct.runtime.state import open_dir
+from selfinstruct.similarity import SimilarityIndex
+from selfinstruct.stages.bootstrap import pool_scores
+from selfinstruct.stages.bootstrap.pool_scores import (
     MEAN_SAMPLE,
     Scores,
     mean_sample,
     processes_for,
     score_pool,
 )
-from selfinstruct.runtime.rundir import RunDir
-from selfinstruct.runtime.state import open_dir
-from selfinstruct.similarity import SimilarityIndex
 
 
 def texts(n: int, seed: int = 0) -> list[str]:
@@ -48,7 +49,7 @@ def workers_alive() -> list[psutil.Process]:
     return [
         p
         for p in me.children(recursive=True)
-        if "selfinstruct.pool_scores_worker" in " ".join(p.cmdline())
+        if "selfinstruct.stages.bootstrap.pool_scores_worker" in " ".join(p.cmdline())
     ]
 
 
@@ -123,7 +124,7 @@ def test_a_cancelled_pass_leaves_no_worker_behind() -> None:
 
 def test_a_worker_that_dies_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     pool = texts(3_000, seed=7)
-    import selfinstruct.pool_scores as ps
+    import selfinstruct.stages.bootstrap.pool_scores as ps
 
     start = ps.start_worker
 
@@ -148,7 +149,7 @@ def test_an_interrupted_pass_keeps_the_file_and_the_rerun_finishes_it(tmp_path: 
     rundir.machine_instructions.write_text("".join(json.dumps(r) + "\n" for r in lines))
 
     async def cancelled_pass() -> None:
-        from selfinstruct.pool_scores import fill_scores
+        from selfinstruct.stages.bootstrap.pool_scores import fill_scores
 
         task = asyncio.ensure_future(fill_scores(open_dir(tmp_path)))
         await asyncio.sleep(0)

@@ -3,7 +3,7 @@
 import random
 
 from selfinstruct import RunConfig
-from selfinstruct.prompt import PromptStyle, encode_prompt, sample_instructions
+from selfinstruct.stages.bootstrap.prompt import PromptStyle, encode_prompt, sample_instructions
 from selfinstruct.templates import load_template
 
 SEEDS = [f"Seed task number {i} asks for something." for i in range(20)]

@@ -7,7 +7,7 @@ import contextlib
 import random
 
 from selfinstruct.llm.base import Completion
-from selfinstruct.scheduler import Scheduler
+from selfinstruct.stages.bootstrap.scheduler import Scheduler
 
 
 def _answer(rid: int) -> Completion:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from selfinstruct.candidates import split_candidates
+from selfinstruct.stages.bootstrap.candidates import split_candidates
 from selfinstruct.text.unwrap import closing_remark, unwrap
 
 
@@ -98,7 +98,7 @@ def test_the_originals_dialect_keeps_items_as_written() -> None:
 
 def test_paper_preset_filters_keep_the_original_first_character_rule() -> None:
     from selfinstruct.config.options import RunConfig
-    from selfinstruct.pool import Pool
+    from selfinstruct.stages.bootstrap.pool import Pool
 
     text = "“双减”政策对中小学生的课外生活有什么影响？"
     for preset, verdict in (("default", None), ("paper", "starts_with_punctuation")):

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .bootstrap import abootstrap, bootstrap
-from .bootstrap_result import BootstrapResult
 from .classify import ClassifyResult, aclassify, classify
 from .config.options import (
     BackendConfig,
@@ -66,6 +64,8 @@ from .runtime.records import (
 from .runtime.rundir import RunDir
 from .runtime.seeds import SeedSummary, load_seeds, summarize
 from .similarity import Decision, SimilarityIndex, get_tokenizer
+from .stages.bootstrap.result import BootstrapResult
+from .stages.bootstrap.stage import abootstrap, bootstrap
 
 if TYPE_CHECKING:
     from .llm.openai_backend import OpenAIBackend

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .bootstrap import run_stage as bootstrap_stage
-from .bootstrap_result import BootstrapResult, shortfall
 from .classify import ClassifyResult
 from .classify import run_stage as classify_stage
 from .config.options import RunConfig, make_config
@@ -29,6 +27,8 @@ from .llm.base import Backend
 from .llm.factory import backend_from_config
 from .runtime.estimate import Estimate, project
 from .runtime.state import RunState, SeedSource, open_run
+from .stages.bootstrap.result import BootstrapResult, shortfall
+from .stages.bootstrap.stage import run_stage as bootstrap_stage
 from .sync import run_sync
 
 

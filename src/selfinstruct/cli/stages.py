@@ -68,8 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _bootstrap(args: argparse.Namespace) -> int:
-    from ..bootstrap import bootstrap
-    from ..bootstrap_result import shortfall
+    from ..stages.bootstrap.result import shortfall
+    from ..stages.bootstrap.stage import bootstrap
 
     config = _config(args)
     result = bootstrap(config)

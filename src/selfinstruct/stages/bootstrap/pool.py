@@ -13,15 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .config.options import BootstrapConfig
+from ...config.options import BootstrapConfig
+from ...runtime.records import MachineInstruction, Rejection, clip
+from ...similarity import SimilarityIndex, get_tokenizer
 from .echo import REASON as ECHOES_PROMPT
 from .echo import EchoFilter
 from .filters import FilterConfig, InstructionFilter
-from .runtime.records import MachineInstruction, Rejection, clip
-from .similarity import SimilarityIndex, get_tokenizer
 
 if TYPE_CHECKING:
-    from .similarity.semantic import SemanticIndex
+    from ...similarity.semantic import SemanticIndex
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class Pool:
         in the index and sampled with the machine instructions (`sampled`), never exported."""
         self.semantic: SemanticIndex | None = None
         if config.semantic:  # first: a missing model package must not leave workers behind
-            from .similarity.semantic import SemanticIndex  # numpy + an embedding model
+            from ...similarity.semantic import SemanticIndex  # numpy + an embedding model
 
             self.semantic = SemanticIndex(
                 config.semantic_model, config.semantic_threshold, language=language

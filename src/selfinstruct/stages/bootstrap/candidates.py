@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from .json_text import read_json_answer, strings_of
-from .text.unwrap import closing_remark, cut_remark, unwrap
+from ...json_text import read_json_answer, strings_of
+from ...text.unwrap import closing_remark, cut_remark, unwrap
 
 Truncation = Literal["last", "response"]
 Capitalize = Literal["keep", "first", "lower_rest"]

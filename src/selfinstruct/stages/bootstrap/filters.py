@@ -12,7 +12,7 @@ import string
 import unicodedata
 from dataclasses import dataclass, field
 
-from .errors import ConfigError
+from ...errors import ConfigError
 
 PAPER_BLACKLIST = (
     "image", "images", "graph", "graphs", "picture", "pictures",

@@ -16,22 +16,22 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .bootstrap_result import BootstrapResult
+from ...config.options import RunConfig
+from ...llm.base import Backend, Completion, GenerationParams
+from ...llm.factory import backend_from_config, backend_settings, resolve_model
+from ...runtime import thinking
+from ...runtime.records import MachineInstruction, Rejection
+from ...runtime.runner import StageLog, stop_reason
+from ...runtime.state import RunState, SeedSource, open_run, text_digest
+from ...runtime.structured import JsonAsk, json_ask, record_structured
+from ...sync import run_sync
+from ...templates import require_user_template
 from .candidates import answer_candidates, recase
-from .config.options import RunConfig
-from .llm.base import Backend, Completion, GenerationParams
-from .llm.factory import backend_from_config, backend_settings, resolve_model
 from .pool import Pool
 from .pool_scores import fill_scores
 from .prompt import PromptStyle, encode_prompt, sample_instructions
-from .runtime import thinking
-from .runtime.records import MachineInstruction, Rejection
-from .runtime.runner import StageLog, stop_reason
-from .runtime.state import RunState, SeedSource, open_run, text_digest
-from .runtime.structured import JsonAsk, json_ask, record_structured
+from .result import BootstrapResult
 from .scheduler import Scheduler
-from .sync import run_sync
-from .templates import require_user_template
 
 UNWRAPPED = "unwrapped"  # the count of candidates read without their chat formatting
 

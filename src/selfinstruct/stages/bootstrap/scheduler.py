@@ -13,7 +13,7 @@ import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from .llm.base import Completion
+from ...llm.base import Completion
 
 FOLD_SLICE = 16
 """Answers folded at a time before the loop lets other answers in and new requests out."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .similarity.tokenize import tokenize_cjk_chars
+from ...similarity.tokenize import tokenize_cjk_chars
 
 PLACEHOLDER = re.compile(r"\{(?:tasks|next|last)\}")
 """What `prompt.encode_prompt` fills in: the in-context tasks and the list numbers."""

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .llm.base import Prompt
+from ...llm.base import Prompt
 
 LAST_ITEM = 15
 """The model continues the list up to this item; generation stops when it starts item 16."""

@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
 
-from .errors import SelfInstructError
-from .runtime.jsonl import read_jsonl, write_jsonl_atomic
-from .runtime.records import MachineInstruction
-from .similarity import SimilarityIndex, get_tokenizer
-from .similarity.workers import start_worker
+from ...errors import SelfInstructError
+from ...runtime.jsonl import read_jsonl, write_jsonl_atomic
+from ...runtime.records import MachineInstruction
+from ...similarity import SimilarityIndex, get_tokenizer
+from ...similarity.workers import start_worker
 
 if TYPE_CHECKING:
-    from .runtime.state import RunState
+    from ...runtime.state import RunState
 
 TOP_K_SIMILAR = 10
 """Most similar pool entries stored with each accepted instruction (the reference code's 10)."""
@@ -52,7 +52,7 @@ INDEX_BYTES_PER_ENTRY = 1_500
 WORKER_BYTES = 100 << 20
 """Memory of a scoring process before its index (Python, numpy, rapidfuzz, the pool's texts)."""
 
-_WORKER_MODULE = "selfinstruct.pool_scores_worker"
+_WORKER_MODULE = "selfinstruct.stages.bootstrap.pool_scores_worker"
 
 
 @dataclass(frozen=True)

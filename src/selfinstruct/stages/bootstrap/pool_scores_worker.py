@@ -1,6 +1,6 @@
 """A pool-scoring process: a pickled Span on stdin, the pickled list of its Scores on stdout.
 
-Started by `pool_scores.score_pool` as `python -m selfinstruct.pool_scores_worker`.
+Started by `pool_scores.score_pool` as `python -m selfinstruct.stages.bootstrap.pool_scores_worker`.
 """
 
 from __future__ import annotations

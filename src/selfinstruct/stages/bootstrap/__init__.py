@@ -1,0 +1,1 @@
+"""The bootstrap stage: a pool of machine-written instructions grown from the seeds."""
