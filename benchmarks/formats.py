@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from selfinstruct.answers import label_from_json, parse_yes_no
-from selfinstruct.classify import ClassifyPrompt, params_for, pick_examples
 from selfinstruct.config.options import BootstrapConfig
 from selfinstruct.llm.base import Completion, GenerationParams, Prompt
 from selfinstruct.llm.openai_backend import OpenAIBackend
@@ -37,6 +35,8 @@ from selfinstruct.runtime.structured import SCHEMAS, JsonAsk
 from selfinstruct.stages.bootstrap.candidates import Candidate, answer_candidates
 from selfinstruct.stages.bootstrap.pool import Pool
 from selfinstruct.stages.bootstrap.prompt import PromptStyle, encode_prompt, sample_instructions
+from selfinstruct.stages.classify.answers import label_from_json, parse_yes_no
+from selfinstruct.stages.classify.stage import ClassifyPrompt, params_for, pick_examples
 from selfinstruct.templates import load_template
 
 

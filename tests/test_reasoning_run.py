@@ -23,10 +23,10 @@ from fakes import prompt_text
 from openai_stub import StubServer, Thinking
 from test_pipeline import respond
 
-from selfinstruct.classify import CHAT_MAX_TOKENS
 from selfinstruct.cli import main
 from selfinstruct.llm.base import Prompt
 from selfinstruct.report_data import collect
+from selfinstruct.stages.classify.stage import CHAT_MAX_TOKENS
 
 MARK = "zorblat"
 """A word that appears in the thinking only: no file of a run may hold it (unless kept)."""

@@ -18,7 +18,6 @@ from llama_server import LlamaServer
 from openai_stub import Fault, StubServer, task_list
 
 from selfinstruct import bootstrap
-from selfinstruct.answers import label_from_json
 from selfinstruct.cli import main
 from selfinstruct.errors import BackendError, ConfigError
 from selfinstruct.instance_parsing import instances_from_json
@@ -30,6 +29,7 @@ from selfinstruct.runtime.rundir import RunDir
 from selfinstruct.runtime.structured import SCHEMAS
 from selfinstruct.scores import scores_from_json
 from selfinstruct.stages.bootstrap.candidates import candidates_from_json
+from selfinstruct.stages.classify.answers import label_from_json
 
 CHAT = [{"role": "user", "content": "List new tasks."}]
 LIST = SCHEMAS["json_bootstrap"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .classify import ClassifyResult, aclassify, classify
 from .config.options import (
     BackendConfig,
     BootstrapConfig,
@@ -66,6 +65,7 @@ from .runtime.seeds import SeedSummary, load_seeds, summarize
 from .similarity import Decision, SimilarityIndex, get_tokenizer
 from .stages.bootstrap.result import BootstrapResult
 from .stages.bootstrap.stage import abootstrap, bootstrap
+from .stages.classify.stage import ClassifyResult, aclassify, classify
 
 if TYPE_CHECKING:
     from .llm.openai_backend import OpenAIBackend

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .classify import ClassifyResult
-from .classify import run_stage as classify_stage
 from .config.options import RunConfig, make_config
 from .export import ExportResult
 from .export import run_stage as export_stage
@@ -29,6 +27,8 @@ from .runtime.estimate import Estimate, project
 from .runtime.state import RunState, SeedSource, open_run
 from .stages.bootstrap.result import BootstrapResult, shortfall
 from .stages.bootstrap.stage import run_stage as bootstrap_stage
+from .stages.classify.stage import ClassifyResult
+from .stages.classify.stage import run_stage as classify_stage
 from .sync import run_sync
 
 

@@ -78,7 +78,7 @@ def _bootstrap(args: argparse.Namespace) -> int:
 
 
 def _classify(args: argparse.Namespace) -> int:
-    from ..classify import classify
+    from ..stages.classify.stage import classify
 
     print(classify_line(classify(_config(args))))
     return 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .json_text import read_json
+from ...json_text import read_json
 
 _MARKUP = re.compile(r"^[\s*#`'\"“”‘’「」>\-_:：.【】\[]+")
 _ECHO = re.compile(

@@ -15,17 +15,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ...config.options import RunConfig
+from ...errors import ConfigError
+from ...llm.base import Backend, ChatMessage, Completion, GenerationParams, Prompt
+from ...llm.factory import backend_from_config
+from ...llm.reasoning import cut_while_thinking
+from ...runtime.records import ClassificationRecord, MachineInstruction, SeedTask, clip
+from ...runtime.runner import Outcome, run_model_stage
+from ...runtime.state import RunState, open_dir, text_digest
+from ...runtime.structured import JsonAsk, json_ask
+from ...sync import run_sync
 from .answers import label_from_json, parse_yes_no
-from .config.options import RunConfig
-from .errors import ConfigError
-from .llm.base import Backend, ChatMessage, Completion, GenerationParams, Prompt
-from .llm.factory import backend_from_config
-from .llm.reasoning import cut_while_thinking
-from .runtime.records import ClassificationRecord, MachineInstruction, SeedTask, clip
-from .runtime.runner import Outcome, run_model_stage
-from .runtime.state import RunState, open_dir, text_digest
-from .runtime.structured import JsonAsk, json_ask
-from .sync import run_sync
 
 ANSWERS = {"en": ("Yes", "No"), "zh": ("是", "否")}
 FALLBACK = False

@@ -1,0 +1,1 @@
+"""The classify stage: which instructions are classification tasks."""
