@@ -19,7 +19,6 @@ from .config.options import (
     JudgeConfig,
     RunConfig,
 )
-from .dedup import DedupResult, dedup
 from .errors import (
     BackendError,
     BudgetExhausted,
@@ -66,6 +65,7 @@ from .similarity import Decision, SimilarityIndex, get_tokenizer
 from .stages.bootstrap.result import BootstrapResult
 from .stages.bootstrap.stage import abootstrap, bootstrap
 from .stages.classify.stage import ClassifyResult, aclassify, classify
+from .stages.dedup.stage import DedupResult, dedup
 
 if TYPE_CHECKING:
     from .llm.openai_backend import OpenAIBackend

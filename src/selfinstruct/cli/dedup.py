@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _dedup(args: argparse.Namespace) -> int:
-    from ..dedup import dedup
+    from ..stages.dedup.stage import dedup
 
     options = {name: getattr(args, name, None) for name in DedupConfig.model_fields}
     result = dedup(args.inputs, **options)

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config.options import DedupConfig
-from .errors import ConfigError
-from .runtime.dataset_io import Source, write_kept
-from .runtime.jsonl import read_jsonl, write_json_atomic
+from ...config.options import DedupConfig
+from ...errors import ConfigError
+from ...runtime.dataset_io import Source, write_kept
+from ...runtime.jsonl import read_jsonl, write_json_atomic
 
 if TYPE_CHECKING:
-    from .dedup import Table
+    from .stage import Table
 
 PROGRESS, REMOVED, SUMMARY = "progress.jsonl", "removed.jsonl", "dedup.json"
 

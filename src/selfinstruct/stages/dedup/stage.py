@@ -21,13 +21,13 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from tqdm.auto import tqdm
 
-from .config.options import DedupConfig
-from .dedup_files import PROGRESS, REMOVED, DedupResult, finish, output_paths
-from .errors import ConfigError
-from .runtime.dataset_io import Source, open_source, read_rows
-from .runtime.jsonl import JsonlWriter, iter_jsonl, read_jsonl
-from .similarity import SimilarityIndex, get_tokenizer
-from .text.language import detect_language
+from ...config.options import DedupConfig
+from ...errors import ConfigError
+from ...runtime.dataset_io import Source, open_source, read_rows
+from ...runtime.jsonl import JsonlWriter, iter_jsonl, read_jsonl
+from ...similarity import SimilarityIndex, get_tokenizer
+from ...text.language import detect_language
+from .files import PROGRESS, REMOVED, DedupResult, finish, output_paths
 
 BATCH = 4096
 """Rows decided between two checkpoints."""
@@ -134,7 +134,7 @@ class Decider:
         self.tokenize = get_tokenizer(language)
         self.semantic = None
         if config.semantic:  # first: a missing model package must not leave workers behind
-            from .similarity.semantic import SemanticIndex
+            from ...similarity.semantic import SemanticIndex
 
             self.semantic = SemanticIndex(
                 config.semantic_model, config.semantic_threshold, language=language

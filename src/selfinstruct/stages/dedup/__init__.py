@@ -1,0 +1,1 @@
+"""Dedup: the pool's ROUGE-L rule over a dataset a user already has."""
