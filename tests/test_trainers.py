@@ -17,8 +17,8 @@ import pytest
 from conftest import require_all
 from test_export import make_run, read
 
-from selfinstruct.export import export_run
-from selfinstruct.formats import FORMATS
+from selfinstruct.stages.export.formats import FORMATS
+from selfinstruct.stages.export.stage import export_run
 
 # LLaMA-Factory data/README.md (hiyouga/LLaMA-Factory): the keys of a dataset_info.json entry,
 # of its "columns" and of its "tags" (sharegpt only), and the two formattings.

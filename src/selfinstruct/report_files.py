@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DataError
-from .formats import data_file
 from .runtime.jsonl import read_jsonl
 from .runtime.records import (
     ClassificationRecord,
@@ -24,6 +23,7 @@ from .runtime.records import (
 )
 from .runtime.rundir import RunDir
 from .runtime.seeds import BUNDLED, load_seeds
+from .stages.export.formats import data_file
 from .text.language import detect_language
 
 STAGE_ORDER = ("bootstrap", "classify", "instances", "judge", "export")

@@ -99,7 +99,7 @@ def _judge(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from ..export import export_run
+    from ..stages.export.stage import export_run
 
     print(export_line(export_run(_config(args))))
     return 0

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DataError
-from ..formats import as_messages
 from ..runtime.jsonl import iter_jsonl
 from ..runtime.records import AlpacaExample
+from ..stages.export.formats import as_messages
 
 IGNORE = -100
 """Label of a token that does not count in the loss (the prompt, the padding)."""

@@ -17,8 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
-from .runtime.records import AlpacaExample
+from ...errors import ConfigError
+from ...runtime.records import AlpacaExample
 
 FORMATS: tuple[str, ...] = ("alpaca", "sharegpt", "messages", "prompt_completion")
 VALIDATION_SUFFIX = "_validation"

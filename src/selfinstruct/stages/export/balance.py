@@ -20,8 +20,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from .runtime.records import AlpacaExample
-from .text.verbs import verb_object
+from ...runtime.records import AlpacaExample
+from ...text.verbs import verb_object
 
 
 @dataclass(frozen=True)

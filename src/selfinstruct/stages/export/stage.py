@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ...config.options import ExportConfig, RunConfig
+from ...errors import ConfigError, DataError, MissingDependencyError
+from ...runtime.jsonl import read_jsonl, write_json_atomic, write_jsonl_atomic, write_text_atomic
+from ...runtime.records import AlpacaExample, Instance, InstancesRecord, JudgeRecord
+from ...runtime.state import RunState, open_dir
 from .balance import Caps, Row, balance
-from .config.options import ExportConfig, RunConfig
 from .dataset_card import CardFacts, card_date, render_card
-from .errors import ConfigError, DataError, MissingDependencyError
 from .formats import data_file, encode, llama_factory_entry
-from .runtime.jsonl import read_jsonl, write_json_atomic, write_jsonl_atomic, write_text_atomic
-from .runtime.records import AlpacaExample, Instance, InstancesRecord, JudgeRecord
-from .runtime.state import RunState, open_dir
 
 CARD = "README.md"
 DATASET_INFO = "dataset_info.json"

@@ -1,0 +1,1 @@
+"""The export stage: the training files and the dataset card."""
