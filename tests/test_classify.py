@@ -9,13 +9,13 @@ import pytest
 from fakes import FakeBackend, prompt_text
 
 from selfinstruct.errors import ConfigError, DataError
-from selfinstruct.instances import generate_instances
 from selfinstruct.runtime.jsonl import JsonlWriter
 from selfinstruct.runtime.records import MachineInstruction
 from selfinstruct.runtime.rundir import RunDir
 from selfinstruct.runtime.seeds import load_seeds
 from selfinstruct.stages.classify.answers import parse_yes_no
 from selfinstruct.stages.classify.stage import ClassifyPrompt, classify, pick_examples
+from selfinstruct.stages.instances.stage import generate_instances
 
 
 @pytest.mark.parametrize(

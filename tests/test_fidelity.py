@@ -22,13 +22,13 @@ from llama_server import LlamaServer
 from selfinstruct import ConfigError, RunConfig, bootstrap, classify, generate_instances
 from selfinstruct.cli import build_parser, main
 from selfinstruct.cli.options import config_from_args
-from selfinstruct.instance_filters import FilteredTask
-from selfinstruct.instances import keep_sample
 from selfinstruct.llm.base import Completion, GenerationParams, Prompt
 from selfinstruct.runtime.records import Instance, SeedTask
 from selfinstruct.runtime.rundir import RunDir
 from selfinstruct.stages.bootstrap.candidates import recase, split_candidates
 from selfinstruct.stages.bootstrap.prompt import ORIGINAL_STOP, PromptStyle, encode_prompt
+from selfinstruct.stages.instances.filters import FilteredTask
+from selfinstruct.stages.instances.stage import keep_sample
 
 HEADER = "Come up with a series of tasks:\n"
 """The original bootstrap prompt's header line (the non-classification one)."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from selfinstruct.instance_original import filter_original, parse_original
-from selfinstruct.instance_parsing import ParsedExample
 from selfinstruct.runtime.records import Instance
+from selfinstruct.stages.instances.original import filter_original, parse_original
+from selfinstruct.stages.instances.parsing import ParsedExample
 
 
 def pairs(text: str, classification: bool, reason: str = "stop") -> list[tuple[str, str]]:
@@ -94,8 +94,8 @@ def test_ours_and_the_originals_on_a_field_named_like_the_templates(tmp_path) ->
     """Through the instances stage: `--instance-parse original` keeps the original's inputs."""
     from fakes import FakeBackend, prompt_text
 
-    from selfinstruct.instance_parsing import parse_instances
     from selfinstruct.pipeline import run
+    from selfinstruct.stages.instances.parsing import parse_instances
 
     clf = "Class label: Negative\nProblem: Canyon beyond without crimson.\nClass label: Positive\nInput: Bright morning."
     gen = "Example 1\nSentence: The cat sat.\nOutput: Le chat.\nExample 2\nInput: Good night.\nOutput: Bonne nuit."

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from selfinstruct.instance_parsing import parse_instances
+from selfinstruct.stages.instances.parsing import parse_instances
 
 Pair = tuple[str, str, str | None]
 

@@ -21,8 +21,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from selfinstruct.instance_filters import InstanceFilterConfig, filter_task
-from selfinstruct.instance_parsing import TRUNCATED, UNPARSEABLE, ParsedExample, parse_instances
 from selfinstruct.runtime.jsonl import JsonlWriter, read_jsonl
 from selfinstruct.runtime.records import (
     ClassificationRecord,
@@ -34,6 +32,13 @@ from selfinstruct.runtime.records import (
 from selfinstruct.stages.bootstrap.candidates import split_candidates
 from selfinstruct.stages.bootstrap.filters import FilterConfig, InstructionFilter
 from selfinstruct.stages.classify.answers import parse_yes_no
+from selfinstruct.stages.instances.filters import InstanceFilterConfig, filter_task
+from selfinstruct.stages.instances.parsing import (
+    TRUNCATED,
+    UNPARSEABLE,
+    ParsedExample,
+    parse_instances,
+)
 
 FUZZ = settings(
     max_examples=150,

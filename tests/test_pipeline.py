@@ -212,12 +212,12 @@ def test_run_against_llama_cpp_server(llama_server: Any, tmp_path: Path) -> None
 @pytest.mark.model
 @pytest.mark.slow
 def test_stages_in_process_on_the_bundled_model(local_model: str, tmp_path: Path) -> None:
-    from selfinstruct.instances import generate_instances
     from selfinstruct.llm.transformers_backend import TransformersBackend
     from selfinstruct.runtime.jsonl import JsonlWriter
     from selfinstruct.runtime.records import MachineInstruction
     from selfinstruct.stages.classify.stage import classify
     from selfinstruct.stages.export.stage import export_run
+    from selfinstruct.stages.instances.stage import generate_instances
 
     tasks = ["Convert the temperature from Celsius to Fahrenheit.", "Write a haiku about rain."]
     rundir = RunDir.of(tmp_path)

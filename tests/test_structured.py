@@ -20,7 +20,6 @@ from openai_stub import Fault, StubServer, task_list
 from selfinstruct import bootstrap
 from selfinstruct.cli import main
 from selfinstruct.errors import BackendError, ConfigError
-from selfinstruct.instance_parsing import instances_from_json
 from selfinstruct.json_text import read_json
 from selfinstruct.llm.base import GenerationParams
 from selfinstruct.llm.openai_backend import OpenAIBackend
@@ -30,6 +29,7 @@ from selfinstruct.runtime.structured import SCHEMAS
 from selfinstruct.scores import scores_from_json
 from selfinstruct.stages.bootstrap.candidates import candidates_from_json
 from selfinstruct.stages.classify.answers import label_from_json
+from selfinstruct.stages.instances.parsing import instances_from_json
 
 CHAT = [{"role": "user", "content": "List new tasks."}]
 LIST = SCHEMAS["json_bootstrap"]

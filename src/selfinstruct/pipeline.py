@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from .config.options import RunConfig, make_config
-from .instances import InstancesResult
-from .instances import run_stage as instances_stage
 from .judge import JudgeResult
 from .judge import run_stage as judge_stage
 from .llm.base import Backend
@@ -29,6 +27,8 @@ from .stages.classify.stage import ClassifyResult
 from .stages.classify.stage import run_stage as classify_stage
 from .stages.export.stage import ExportResult
 from .stages.export.stage import run_stage as export_stage
+from .stages.instances.stage import InstancesResult
+from .stages.instances.stage import run_stage as instances_stage
 from .sync import run_sync
 
 

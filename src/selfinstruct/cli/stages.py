@@ -85,7 +85,7 @@ def _classify(args: argparse.Namespace) -> int:
 
 
 def _instances(args: argparse.Namespace) -> int:
-    from ..instances import generate_instances
+    from ..stages.instances.stage import generate_instances
 
     print(instances_line(generate_instances(_config(args))))
     return 0

@@ -13,9 +13,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .errors import ConfigError
-from .instance_parsing import ParsedExample
-from .runtime.records import Instance, InstanceRejection, clip
+from ...errors import ConfigError
+from ...runtime.records import Instance, InstanceRejection, clip
+from .parsing import ParsedExample
 
 # Phrases that mark a refusal, a placeholder or content a text model cannot supply.
 INSTANCE_BLACKLIST = (

@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any
 
-from .json_text import read_json
+from ...json_text import read_json
 
 _INPUTS = ("input", "输入", "输入内容", "instance_input", "example_input")
 _OUTPUTS = ("output", "输出", "输出内容", "answer", "response", "答案", "回答", "target")

@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .instance_json import json_examples
-from .instance_values import is_no_input, value_of
-from .json_text import read_json_answer
-from .text.unwrap import without_example_remark
+from ...json_text import read_json_answer
+from ...text.unwrap import without_example_remark
+from .parsing_json import json_examples
+from .values import is_no_input, value_of
 
 INPUT, OUTPUT = "input", "output"
 UNPARSEABLE, TRUNCATED = "unparseable", "truncated"

@@ -17,29 +17,29 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .config.options import RunConfig
-from .errors import DataError
-from .hard_cases import TEMPLATE as HARD_TEMPLATE
-from .hard_cases import HardCasesStage, add_hard_cases
-from .instance_filters import (
+from ...config.options import RunConfig
+from ...errors import DataError
+from ...llm.base import Backend, Completion, GenerationParams, Prompt
+from ...llm.factory import backend_from_config
+from ...llm.reasoning import cut_while_thinking
+from ...runtime.records import HardCasesRecord, InstancesRecord, MachineInstruction, clip
+from ...runtime.runner import Outcome, run_model_stage
+from ...runtime.state import RunState, open_dir, text_digest
+from ...runtime.structured import JsonAsk, json_ask
+from ...runtime.thinking import REASONING_TRUNCATED
+from ...sync import run_sync
+from .filters import (
     OVER_MAX,
     FilteredTask,
     InstanceFilterConfig,
     filter_task,
     rejection_rows,
 )
-from .instance_original import filter_original, parse_original
-from .instance_parsing import ParsedExample, instances_from_json, parse_instances
-from .instance_prompts import LABELS, MAX_EXAMPLES, InstancePrompts, Labels
-from .llm.base import Backend, Completion, GenerationParams, Prompt
-from .llm.factory import backend_from_config
-from .llm.reasoning import cut_while_thinking
-from .runtime.records import HardCasesRecord, InstancesRecord, MachineInstruction, clip
-from .runtime.runner import Outcome, run_model_stage
-from .runtime.state import RunState, open_dir, text_digest
-from .runtime.structured import JsonAsk, json_ask
-from .runtime.thinking import REASONING_TRUNCATED
-from .sync import run_sync
+from .hard_cases import TEMPLATE as HARD_TEMPLATE
+from .hard_cases import HardCasesStage, add_hard_cases
+from .original import filter_original, parse_original
+from .parsing import ParsedExample, instances_from_json, parse_instances
+from .prompts import LABELS, MAX_EXAMPLES, InstancePrompts, Labels
 
 TEMPLATES = {True: "instances_output_first", False: "instances_input_first"}
 """The template of a classification task (output-first) and of any other task (input-first)."""

@@ -18,9 +18,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .instance_filters import CONFLICTING_OUTPUTS, NO_INSTANCES, FilteredTask
-from .instance_parsing import TRUNCATED, ParsedExample
-from .runtime.records import Instance
+from ...runtime.records import Instance
+from .filters import CONFLICTING_OUTPUTS, NO_INSTANCES, FilteredTask
+from .parsing import TRUNCATED, ParsedExample
 
 _EXAMPLE = re.compile(r"Example\s?\d*\.?")
 _OUTPUT = re.compile(r"Output\s*\d*\s*:")

@@ -14,11 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .instance_filters import InstanceFilterConfig, filter_task, rejection_rows
-from .instance_parsing import ParsedExample, parse_instances
-from .instance_prompts import Labels, as_turns
-from .llm.base import Completion, GenerationParams, Prompt
-from .runtime.records import (
+from ...llm.base import Completion, GenerationParams, Prompt
+from ...runtime.records import (
     HardCasesRecord,
     Instance,
     InstanceRejection,
@@ -26,7 +23,10 @@ from .runtime.records import (
     MachineInstruction,
     clip,
 )
-from .runtime.runner import Outcome
+from ...runtime.runner import Outcome
+from .filters import InstanceFilterConfig, filter_task, rejection_rows
+from .parsing import ParsedExample, parse_instances
+from .prompts import Labels, as_turns
 
 TEMPLATE = "instances_hard"
 PREFIX = "hard."

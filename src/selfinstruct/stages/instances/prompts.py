@@ -12,8 +12,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .llm.base import ChatMessage, Prompt
-from .runtime.records import Instance, SeedTask
+from ...llm.base import ChatMessage, Prompt
+from ...runtime.records import Instance, SeedTask
 
 MAX_EXAMPLES = 5
 """Examples asked for per task; generation stops where a sixth would begin."""

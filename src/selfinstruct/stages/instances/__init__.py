@@ -1,0 +1,1 @@
+"""The instances stage: input/output examples for each instruction."""
