@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from answer_fixtures import answer, load
 from answer_run import measure, run_cli, totals
 
-from selfinstruct.scores import parse_scores
 from selfinstruct.stages.bootstrap.candidates import split_candidates
 from selfinstruct.stages.classify.answers import parse_yes_no
 from selfinstruct.stages.instances.parsing import parse_instances
+from selfinstruct.stages.judge.scores import parse_scores
 
 
 def parsers_alone() -> dict[str, tuple[int, int]]:

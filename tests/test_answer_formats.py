@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 from answer_fixtures import answer, load
 
-from selfinstruct.scores import parse_scores
 from selfinstruct.stages.bootstrap.candidates import split_candidates
 from selfinstruct.stages.bootstrap.filters import FilterConfig, InstructionFilter
 from selfinstruct.stages.classify.answers import parse_yes_no
 from selfinstruct.stages.instances.filters import InstanceFilterConfig, filter_task
 from selfinstruct.stages.instances.parsing import parse_instances
+from selfinstruct.stages.judge.scores import parse_scores
 
 
 def ids(fixtures: list[dict[str, Any]]) -> list[str]:

@@ -21,8 +21,8 @@ from test_pipeline import respond
 from selfinstruct import JudgeRecord, bootstrap, classify, generate_instances, judge, run
 from selfinstruct.cli import main
 from selfinstruct.runtime.rundir import RunDir
-from selfinstruct.scores import Scores, parse_scores
 from selfinstruct.stages.bootstrap.echo import EchoFilter
+from selfinstruct.stages.judge.scores import Scores, parse_scores
 from selfinstruct.templates import load_template
 
 # --- reading scores ------------------------------------------------------------------------

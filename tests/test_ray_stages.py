@@ -19,13 +19,13 @@ import pytest
 from conftest import require_all
 from openai_stub import StubServer
 
-from selfinstruct.judge import judge
 from selfinstruct.runtime.jsonl import JsonlWriter
 from selfinstruct.runtime.ray_executor import ACTOR_PREFIX
 from selfinstruct.runtime.records import MachineInstruction
 from selfinstruct.runtime.rundir import RunDir
 from selfinstruct.stages.classify.stage import classify
 from selfinstruct.stages.instances.stage import generate_instances
+from selfinstruct.stages.judge.stage import judge
 
 ray = __import__("ray") if require_all() else pytest.importorskip("ray")  # the [ray] extra
 

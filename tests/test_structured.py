@@ -26,10 +26,10 @@ from selfinstruct.llm.openai_backend import OpenAIBackend
 from selfinstruct.llm.structured import UNUSABLE_LIMIT, fits, response_format
 from selfinstruct.runtime.rundir import RunDir
 from selfinstruct.runtime.structured import SCHEMAS
-from selfinstruct.scores import scores_from_json
 from selfinstruct.stages.bootstrap.candidates import candidates_from_json
 from selfinstruct.stages.classify.answers import label_from_json
 from selfinstruct.stages.instances.parsing import instances_from_json
+from selfinstruct.stages.judge.scores import scores_from_json
 
 CHAT = [{"role": "user", "content": "List new tasks."}]
 LIST = SCHEMAS["json_bootstrap"]

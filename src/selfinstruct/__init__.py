@@ -29,7 +29,6 @@ from .errors import (
     SelfInstructError,
     Terminated,
 )
-from .judge import JudgeResult, ajudge, judge
 from .llm.base import (
     Backend,
     BackendInfo,
@@ -66,6 +65,7 @@ from .stages.classify.stage import ClassifyResult, aclassify, classify
 from .stages.dedup.stage import DedupResult, dedup
 from .stages.export.stage import ExportResult, export_run, to_dataset
 from .stages.instances.stage import InstancesResult, agenerate_instances, generate_instances
+from .stages.judge.stage import JudgeResult, ajudge, judge
 
 if TYPE_CHECKING:
     from .llm.openai_backend import OpenAIBackend

@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from .config.options import RunConfig, make_config
-from .judge import JudgeResult
-from .judge import run_stage as judge_stage
 from .llm.base import Backend
 from .llm.factory import backend_from_config
 from .runtime.estimate import Estimate, project
@@ -29,6 +27,8 @@ from .stages.export.stage import ExportResult
 from .stages.export.stage import run_stage as export_stage
 from .stages.instances.stage import InstancesResult
 from .stages.instances.stage import run_stage as instances_stage
+from .stages.judge.stage import JudgeResult
+from .stages.judge.stage import run_stage as judge_stage
 from .sync import run_sync
 
 

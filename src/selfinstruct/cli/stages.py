@@ -92,7 +92,7 @@ def _instances(args: argparse.Namespace) -> int:
 
 
 def _judge(args: argparse.Namespace) -> int:
-    from ..judge import judge
+    from ..stages.judge.stage import judge
 
     print(judge_line(judge(_config(args), data=args.data)))
     return 0

@@ -19,17 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config.options import RunConfig
-from .judge_prompt import LABELS, JudgePrompt, Shown, pick_shots
-from .llm.base import Backend, Completion, GenerationParams, Prompt
-from .llm.factory import backend_from_config
-from .llm.reasoning import cut_while_thinking
-from .runtime.records import InstancesRecord, JudgeRecord, clip
-from .runtime.runner import Outcome, run_model_stage
-from .runtime.state import RunState, open_dir, text_digest
-from .runtime.structured import JsonAsk, json_ask
+from ...config.options import RunConfig
+from ...llm.base import Backend, Completion, GenerationParams, Prompt
+from ...llm.factory import backend_from_config
+from ...llm.reasoning import cut_while_thinking
+from ...runtime.records import InstancesRecord, JudgeRecord, clip
+from ...runtime.runner import Outcome, run_model_stage
+from ...runtime.state import RunState, open_dir, text_digest
+from ...runtime.structured import JsonAsk, json_ask
+from ...sync import run_sync
+from .prompt import LABELS, JudgePrompt, Shown, pick_shots
 from .scores import parse_scores, scores_from_json
-from .sync import run_sync
 
 TEMPLATE = "judge"
 
@@ -57,7 +57,7 @@ def judge(
     `selfinstruct dedup` reads), its rows are scored instead, into `out_dir` (judge_data.py).
     """
     if data is not None:
-        from .judge_data import open_data
+        from .data import open_data
 
         state, items = open_data(out_dir, data, **options)
         with state:
@@ -77,7 +77,7 @@ async def ajudge(
 ) -> JudgeResult:
     """`judge` for callers who own the event loop."""
     if data is not None:
-        from .judge_data import open_data
+        from .data import open_data
 
         state, items = open_data(out_dir, data, **options)
         with state:

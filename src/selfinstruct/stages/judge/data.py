@@ -16,12 +16,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from .config.options import RunConfig, make_config
-from .errors import ConfigError
-from .judge import Item
-from .runtime.dataset_io import open_source, read_rows
-from .runtime.state import RunState
-from .text.language import detect_language
+from ...config.options import RunConfig, make_config
+from ...errors import ConfigError
+from ...runtime.dataset_io import open_source, read_rows
+from ...runtime.state import RunState
+from ...text.language import detect_language
+from .stage import Item
 
 
 def open_data(

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .json_text import read_json
+from ...json_text import read_json
 
 CORRECTNESS, HELPFULNESS = "correctness", "helpfulness"
 

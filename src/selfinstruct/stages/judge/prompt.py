@@ -15,9 +15,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .errors import ConfigError
-from .llm.base import ChatMessage, Prompt
-from .runtime.records import SeedTask
+from ...errors import ConfigError
+from ...llm.base import ChatMessage, Prompt
+from ...runtime.records import SeedTask
 
 LABELS = {"en": ("Correctness:", "Helpfulness:"), "zh": ("正确性：", "有用性：")}
 NO_INPUT = {"en": "(none)", "zh": "（无）"}

@@ -1,0 +1,1 @@
+"""The judge stage: a model's 1-5 scores for each instance."""
