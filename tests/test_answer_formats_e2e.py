@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from answer_run import measure, run_cli, totals
 
-from selfinstruct.report_data import funnel
-from selfinstruct.report_files import read_run
-from selfinstruct.report_sections import funnel_table
+from selfinstruct.reporting.data import funnel
+from selfinstruct.reporting.files import read_run
+from selfinstruct.reporting.sections import funnel_table
 
 DECORATION = ("**", "__", "Task:", "Instruction:", "任务：", "指令：", "Let me know", "希望这些")
 

@@ -25,7 +25,7 @@ from test_pipeline import respond
 
 from selfinstruct.cli import main
 from selfinstruct.llm.base import Prompt
-from selfinstruct.report_data import collect
+from selfinstruct.reporting.data import collect
 from selfinstruct.stages.classify.stage import CHAT_MAX_TOKENS
 
 MARK = "zorblat"
@@ -210,7 +210,7 @@ def test_reasoning_handling_leaves_a_real_servers_answer_alone(llama_server: Any
 
 
 def test_thinking_tokens_reach_the_report_and_the_estimate(tmp_path: Path) -> None:
-    from selfinstruct.report_sections import summary, tokens_blocks
+    from selfinstruct.reporting.sections import summary, tokens_blocks
     from selfinstruct.runtime.estimate import project
 
     with thinking_server("reasoning") as server:

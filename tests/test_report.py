@@ -24,8 +24,8 @@ from test_pipeline import respond
 import selfinstruct
 from selfinstruct.cli import main
 from selfinstruct.errors import DataError
-from selfinstruct.report_data import collect
-from selfinstruct.report_shape import nearest
+from selfinstruct.reporting.data import collect
+from selfinstruct.reporting.shape import nearest
 from selfinstruct.runtime.records import Rejection
 from selfinstruct.runtime.rundir import RunDir
 

@@ -18,9 +18,9 @@ from matplotlib.text import Text
 from test_report import chinese
 
 import selfinstruct
-from selfinstruct import report_fonts
-from selfinstruct.report_data import collect
-from selfinstruct.report_plots import figures
+from selfinstruct.reporting import fonts as report_fonts
+from selfinstruct.reporting.data import collect
+from selfinstruct.reporting.plots import figures
 from selfinstruct.text.language import is_han
 
 

@@ -42,7 +42,7 @@ from .llm.base import (
 )
 from .llm.factory import make_backend
 from .pipeline import RunResult, aestimate, arun, estimate, run
-from .report import ReportResult, report
+from .reporting.build import ReportResult, report
 from .runtime.estimate import Estimate, StageEstimate
 from .runtime.records import (
     AlpacaExample,

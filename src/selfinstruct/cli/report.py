@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from ..report import report
+    from ..reporting.build import report
 
     if args.data is not None:
         result = report(args.out, data=args.data)

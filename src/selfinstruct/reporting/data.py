@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .report_files import STAGE_ORDER, RunFiles, read_run
-from .report_shape import Dedup, Diversity, Shape, dedup_samples, diversity, shape
+from .files import STAGE_ORDER, RunFiles, read_run
+from .shape import Dedup, Diversity, Shape, dedup_samples, diversity, shape
 
 # -- the funnel ---------------------------------------------------------------------------------
 

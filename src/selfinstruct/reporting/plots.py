@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import report_fonts
-from .errors import MissingDependencyError
-from .report_data import ReportData
-from .report_fonts import CJK_FAMILIES, cjk_font, drawable
+from ..errors import MissingDependencyError
+from . import fonts as report_fonts
+from .data import ReportData
+from .fonts import CJK_FAMILIES, cjk_font, drawable
 
 __all__ = ["CJK_FAMILIES", "Plot", "cjk_font", "drawable", "figures", "write_plots"]
 

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from .report_data import Funnel, ReportData
-from .report_plots import Plot
-from .report_shape import Side
+from .data import Funnel, ReportData
+from .plots import Plot
+from .shape import Side
 
 HOW_VERBS = (
     "How verbs and objects are found: as the paper does (the verb closest to the root and the "

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError
-from .runtime.jsonl import read_jsonl
-from .runtime.records import (
+from ..errors import DataError
+from ..runtime.jsonl import read_jsonl
+from ..runtime.records import (
     ClassificationRecord,
     InstanceRejection,
     InstancesRecord,
@@ -21,10 +21,10 @@ from .runtime.records import (
     Rejection,
     SeedTask,
 )
-from .runtime.rundir import RunDir
-from .runtime.seeds import BUNDLED, load_seeds
-from .stages.export.formats import data_file
-from .text.language import detect_language
+from ..runtime.rundir import RunDir
+from ..runtime.seeds import BUNDLED, load_seeds
+from ..stages.export.formats import data_file
+from ..text.language import detect_language
 
 STAGE_ORDER = ("bootstrap", "classify", "instances", "judge", "export")
 

@@ -14,16 +14,16 @@ import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
-from .report_data import Funnel, ReportData, Tokens
-from .report_plots import write_plots
-from .report_render import render_html, render_markdown
-from .report_sections import HOW_VERBS, Block, Figure, Para, Section, Table
-from .report_shape import Dedup, DedupSample, Shape, diversity, shape
-from .runtime.dataset_io import Row, Source, open_source, read_rows
-from .runtime.jsonl import write_text_atomic
-from .runtime.records import Instance, InstancesRecord, MachineInstruction
-from .similarity import SimilarityIndex, get_tokenizer
-from .text.language import detect_language
+from ..runtime.dataset_io import Row, Source, open_source, read_rows
+from ..runtime.jsonl import write_text_atomic
+from ..runtime.records import Instance, InstancesRecord, MachineInstruction
+from ..similarity import SimilarityIndex, get_tokenizer
+from ..text.language import detect_language
+from .data import Funnel, ReportData, Tokens
+from .plots import write_plots
+from .render import render_html, render_markdown
+from .sections import HOW_VERBS, Block, Figure, Para, Section, Table
+from .shape import Dedup, DedupSample, Shape, diversity, shape
 
 SCORED_ROWS = 50_000
 """Rows scored for ROUGE-L and verbs; a larger dataset is scored on a seeded sample of these."""

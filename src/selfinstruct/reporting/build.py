@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config.options import RunConfig
-from .errors import ConfigError
-from .report_data import ReportData, collect
-from .report_plots import write_plots
-from .report_render import render_html, render_markdown
-from .report_sections import sections, summary
-from .runtime.jsonl import write_text_atomic
+from ..config.options import RunConfig
+from ..errors import ConfigError
+from ..runtime.jsonl import write_text_atomic
+from .data import ReportData, collect
+from .plots import write_plots
+from .render import render_html, render_markdown
+from .sections import sections, summary
 
 REPORT_DIR = "report"
 
@@ -56,7 +56,7 @@ def report(
     `out_dir` (default: `<data>.report/`); see report_dataset.py.
     """
     if data is not None:
-        from .report_dataset import dataset_report
+        from .dataset import dataset_report
 
         where = out_dir.out if isinstance(out_dir, RunConfig) else out_dir
         found, html, md, plots, text = dataset_report(

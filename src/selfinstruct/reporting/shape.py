@@ -17,8 +17,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .errors import MissingDependencyError
-from .runtime.records import (
+from ..errors import MissingDependencyError
+from ..runtime.records import (
     ClassificationRecord,
     InstanceRejection,
     InstancesRecord,
@@ -26,8 +26,8 @@ from .runtime.records import (
     Rejection,
     SeedTask,
 )
-from .text.language import is_han
-from .text.verbs import verb_object
+from ..text.language import is_han
+from ..text.verbs import verb_object
 
 # -- diversity ----------------------------------------------------------------------------------
 

@@ -1,0 +1,3 @@
+"""The run report, read from a run directory: computed, then rendered as Markdown, HTML
+and plots.
+"""
