@@ -12,7 +12,7 @@ alternate which side goes first. Printed per pass and as medians: requests/s (ov
 first request to the end of the loop, and sustained, between 10% and 90% of the requests),
 accepted instructions/s, the loop process' CPU per request and share of a core, its RSS over the loop
 (start, middle, end, peak), the ratio ours / bare in requests/s, and the time the command then spends
-scoring the accepted instructions against the pool (pool_scores.py), once the fleet is idle.
+scoring the accepted instructions against the pool (stages/bootstrap/pool_scores.py), once the fleet is idle.
 
     python benchmarks/fleet.py                 # 4 endpoints, 256 in flight, 10,000 instructions
     python benchmarks/fleet.py --endpoints 16 --concurrency 1000 --instructions 20000 \\
@@ -125,7 +125,7 @@ class Sample:
     requests: int
     accepted: int
     looping: bool = True
-    """False once stats.json says the loop stopped (the pool is being scored, pool_scores.py)."""
+    """False once stats.json says the loop stopped (the pool is being scored, stages/bootstrap/pool_scores.py)."""
 
 
 @dataclass

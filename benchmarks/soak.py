@@ -161,7 +161,7 @@ def compare(before: dict[str, dict[Any, str]], after: dict[str, dict[Any, str]],
 
 
 def _same_instruction(name: str, was: str, now: str) -> bool:
-    """A pool line rewritten with its ROUGE scores filled in (pool_scores.py) is the same."""
+    """A pool line rewritten with its ROUGE scores filled in (stages/bootstrap/pool_scores.py) is the same."""
     if name != "machine_instructions":
         return False
     a, b = json.loads(was), json.loads(now)

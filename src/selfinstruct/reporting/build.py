@@ -53,7 +53,7 @@ def report(
     `[backend] price_input` / `price_output`. `sample` is how many rejected candidates the
     dedup table shows, `top_verbs` how many leading verbs the diversity chart shows. With
     `data` (any dataset `selfinstruct dedup` reads), the views that need no run, written to
-    `out_dir` (default: `<data>.report/`); see report_dataset.py.
+    `out_dir` (default: `<data>.report/`); see reporting/dataset.py.
     """
     if data is not None:
         from .dataset import dataset_report

@@ -59,7 +59,7 @@ class MachineInstruction(_Record):
         ge=0.0,
         le=1.0,
         description="ROUGE-L F of the most similar entry of the pool it joined; None until "
-        "the bootstrap stage scores it, after its loop (pool_scores.py)",
+        "the bootstrap stage scores it, after its loop (stages/bootstrap/pool_scores.py)",
     )
     mean_rouge: float | None = Field(
         None,

@@ -4,7 +4,7 @@ The configuration, the run directory, the seed tasks and the language are settle
 opens; the machine instructions and their labels are read from the run directory when a stage
 first asks and cached (the stage that writes them drops the cache). Each stage records the
 settings it started with in `run.json`; a rerun with other settings is refused unless forced.
-Opening a run takes the directory's lock (runlock.py: one writer at a time) until `close`;
+Opening a run takes the directory's lock (runtime/lock.py: one writer at a time) until `close`;
 use it as a context manager.
 """
 

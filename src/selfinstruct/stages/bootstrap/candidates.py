@@ -3,7 +3,7 @@
 Two splitters: ours, lenient (any of the usual item markers, bullets, full-width digits), and
 the original Self-Instruct code's, strict (an item starts only at a new line, digits, at most
 one space, then ". "), for runs that reproduce the original. The lenient one also reads chat
-formatting (unwrap.py): decoration, labels and titles come off each item, and the remark that
+formatting (text/unwrap.py): decoration, labels and titles come off each item, and the remark that
 ends a list is no part of its last item; the strict one keeps every item as written. A response
 cut off by max_tokens loses its last candidate (Alpaca's rule) or all of them (the original's).
 """

@@ -1,6 +1,6 @@
 """What `selfinstruct dedup` writes: each input's kept rows in its own format, and dedup.json.
 
-The decisions themselves are in `removed.jsonl` and `progress.jsonl` (dedup.py); these files are
+The decisions themselves are in `removed.jsonl` and `progress.jsonl` (stage.py); these files are
 written from them once every row is decided.
 """
 

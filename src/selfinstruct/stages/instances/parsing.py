@@ -1,7 +1,7 @@
 """Parse a model's instance response into (input, output) examples, leniently, in en and zh.
 
 Models number examples or not, skip the Input line, answer with Chinese labels (输入/输出/类别),
-wrap labels in markdown, answer in JSON (instance_json.py), run on into the next task, or get
+wrap labels in markdown, answer in JSON (parsing_json.py), run on into the next task, or get
 cut off by max_tokens. What cannot be read becomes an example marked `unparseable`, and the last
 example of a response cut off by max_tokens is marked `truncated` (the reference code drops it
 too), so the stage counts every drop by name. Parsing is linear: each line is read once by

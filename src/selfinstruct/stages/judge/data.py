@@ -1,7 +1,7 @@
 """`selfinstruct judge --data FILE --out DIR`: the judge stage over a dataset you already have.
 
 Every row of any dataset `selfinstruct dedup` reads becomes one judge item (its instruction,
-input and output; the first user and assistant turns of a chat), scored by judge.py exactly as
+input and output; the first user and assistant turns of a chat), scored by stage.py exactly as
 a run's instances are, into DIR/judgements.jsonl; a rerun resumes. A line's `index` is the row's
 position in the file and `instance` how many earlier rows share its instruction, so repeated
 instructions stay apart. The few-shot examples and the prompt follow the data's language

@@ -3,7 +3,7 @@
 Self-Instruct keeps whatever survives the heuristic filters, and the paper found almost half of
 its instances flawed. Here the same backend reads each kept instance (task, input, output) with
 a short rubric (`prompts/judge.{en,zh}.txt`) and a few answered seed examples
-(judge_prompt.py), greedily, and answers two numbers, read leniently by `scores.parse_scores`.
+(prompt.py), greedily, and answers two numbers, read leniently by `scores.parse_scores`.
 One request per instance, not one per task: the scores stay independent (a small model judging
 five examples in one answer copies one score down the list and loses its place), an unreadable
 answer costs one score, not five, and every request shares the rubric and the examples as a
@@ -54,7 +54,7 @@ def judge(
     """Score every kept instance in `out_dir` not yet scored; append judgements.jsonl.
 
     `options` are RunConfig options (`judge_max_tokens=48`, ...). With `data` (any dataset
-    `selfinstruct dedup` reads), its rows are scored instead, into `out_dir` (judge_data.py).
+    `selfinstruct dedup` reads), its rows are scored instead, into `out_dir` (data.py).
     """
     if data is not None:
         from .data import open_data
