@@ -44,7 +44,7 @@ class Script:
         self.inst = [f for f in load("instances") if f["language"] == self.language and served(f)]
         self.judge = [f for f in load("judge") if f["language"] == self.language]
 
-    def reply(self, _text: str, body: dict[str, Any]) -> str:
+    def reply(self, _text: str, body: dict[str, Any]) -> dict[str, Any]:
         messages = body.get("messages") or [{"content": body.get("prompt", "")}]
         last = str(messages[-1]["content"])
         whole = "\n".join(str(m["content"]) for m in messages)
@@ -58,7 +58,7 @@ class Script:
             kind = "bootstrap"
         n = self.requests[kind]
         self.requests[kind] += 1
-        return getattr(self, f"_{kind}")(last, n)["message"]["content"]
+        return dict(getattr(self, f"_{kind}")(last, n)["message"])  # reasoning fields too
 
     def _named(self, text: str) -> str | None:
         found = [i for i in self.expected if " ".join(i.split()) in text]

@@ -3,10 +3,10 @@
 Stdlib only (asyncio streams, HTTP/1.1 with keep-alive), so one process holds thousands of
 connections. It serves GET /v1/models, POST /v1/completions and /v1/chat/completions; by default
 a reply is a numbered list of new tasks that continues the prompt's numbering, deterministic
-from (prompt, request seed, server seed); `reply(prompt_text, body) -> str` scripts other
-answers (either way cut at the request's stop sequences and max_tokens, with finish_reason
-"length" when max_tokens cut it). Faults come from a queue (`push`), a function of the request
-number (`fault_fn`), time windows (`outage`, `window`) or rate limits: `max_in_flight` answers
+from (prompt, request seed, server seed); `reply(prompt_text, body)` scripts other answers (a
+text, cut at the stop sequences and max_tokens with finish_reason "length" when max_tokens cut
+it; or a whole message dict, sent as given). Faults come from a queue (`push`), a function of
+the request number (`fault_fn`), time windows (`outage`, `window`) or rate limits: `max_in_flight` answers
 429 with Retry-After (a concurrency limit has no quota to report), `rps` answers 429 with
 Retry-After and OpenAI's x-ratelimit-* headers, which its successes carry too. Every request is
 recorded (`requests`, `count`, `statuses`, `peak_in_flight`), and with a `journal` file written
@@ -487,7 +487,7 @@ _REASONS = {
     429: "Too Many Requests", 500: "Internal Server Error", 501: "Not Implemented",
     502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
 }  # fmt: skip
-ReplyFn = Callable[[str, dict[str, Any]], str]
+ReplyFn = Callable[[str, dict[str, Any]], "str | dict[str, Any]"]
 
 
 @dataclass(frozen=True)
@@ -911,7 +911,10 @@ class StubServer:
                 text = self.reply(prompt, body)
             else:
                 text = task_list(prompt, seed, diverse=self.diverse)
-            if self.thinking is not None:
+            if isinstance(text, dict):  # a whole message, reasoning fields and all, as given
+                fields, reason = {"content": "", **text}, "stop"
+                completion_tokens += count_tokens("".join(map(str, fields.values())))
+            elif self.thinking is not None:
                 fields, reason, used, thought = self.thinking.answer(prompt, body, text, chat)
                 completion_tokens += used
                 reasoning_tokens += thought

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from answer_fixtures import load
 from answer_run import measure, run_cli, totals
 
 from selfinstruct.reporting.data import funnel
@@ -45,3 +46,17 @@ def test_every_format_of_every_stage_is_read_through_the_cli(tmp_path: Path, lan
         assert of > 0, stage
         assert (hit, invented) == (of, 0), (stage, figures)
     assert len(script.labels) == len(set(script.expected))  # every task was classified
+    served = [f for stage in ("bootstrap", "classify", "instances", "judge") for f in load(stage)]
+    thinking = [f for f in served if f["language"] == language and f["reasoning"]]
+    assert {f["reasoning"] for f in thinking} >= {"inline", "field"}  # both kinds were served
+    written = "\n".join(p.read_text(encoding="utf-8") for p in tmp_path.rglob("*.json*"))
+    for fixture in thinking:  # no line of any model's thinking is in any file of the run
+        message = fixture["message"]
+        thought = message.get("reasoning_content") or message.get("reasoning") or ""
+        thought += (
+            message["content"].split("</think>")[0] if "</think>" in message["content"] else ""
+        )
+        answer = message["content"].split("</think>")[-1]
+        lines = (x.strip() for x in thought.replace("<think>", "").splitlines())
+        for line in [x for x in lines if len(x) >= 20 and x not in answer]:
+            assert line not in written, (fixture["id"], line)
