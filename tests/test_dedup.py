@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import random
 from pathlib import Path
@@ -16,8 +15,7 @@ from selfinstruct.cli import main
 from selfinstruct.errors import ConfigError, DataError
 from selfinstruct.runtime.dataset_io import open_source, read_rows
 from selfinstruct.similarity import tokenize_cjk_chars
-
-dedup_module = importlib.import_module("selfinstruct.dedup")
+from selfinstruct.stages.dedup import stage as dedup_module
 
 
 def edited(texts: list[str], n: int, seed: int, sep: str = " ") -> list[str]:
