@@ -223,6 +223,17 @@ def test_read_json_keeps_the_complete_part_of_a_cut_off_answer():
     assert read_json('{"s": "say \\"hi\\", ok", "t": [1, 2') == {"s": 'say "hi", ok', "t": [1]}
 
 
+def test_python_literals_are_read_as_json():
+    """Small models answer `{'is_classification': True}`: single quotes, Python's constants."""
+    assert label_from_json("{'is_classification': True}") is True
+    assert read_json("Scores: {'correctness': 4, 'helpfulness': 5,}") == {
+        "correctness": 4,
+        "helpfulness": 5,
+    }
+    assert read_json("[{'input': 'x', 'output': None}]") == [{"input": "x", "output": None}]
+    assert read_json("{'a': __import__('os')}") is None  # a literal, never code
+
+
 # -- stages ----------------------------------------------------------------------------------
 
 

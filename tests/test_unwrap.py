@@ -37,6 +37,9 @@ from selfinstruct.text.unwrap import closing_remark, unwrap
         ("【任务】写一首诗。", "写一首诗。"),
         ('**"Task: Write a limerick about a cat."**', "Write a limerick about a cat."),
         ("Explain **why** the sky is blue.", "Explain why the sky is blue."),
+        ("***Explain*** why leaves turn red.", "Explain why leaves turn red."),
+        ("___Explain___ why leaves turn red.", "Explain why leaves turn red."),
+        ("Write a ***short*** poem.", "Write a short poem."),
     ],
 )
 def test_decoration_comes_off(item: str, instruction: str) -> None:

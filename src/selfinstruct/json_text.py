@@ -10,6 +10,7 @@ stages then read the fields they expect from it and fall back to their text pars
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 _DECODER = json.JSONDecoder(strict=False)  # strict=False: control characters inside strings
 _FENCE = re.compile(r"```[ \t]*(?:json|JSON|json5)?[ \t]*\n?")
 _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
+_LITERAL_CHARS = 20_000
+"""Longest span read as a Python literal (`{'a': True}`, single quotes: small models write it)."""
 _STARTS = 16
 """Opening brackets tried at most: each try is linear, so reading stays linear in the answer."""
 
@@ -60,7 +63,18 @@ def _decode_at(text: str, start: int) -> Any:
     try:
         return _DECODER.raw_decode(repaired)[0]
     except (ValueError, RecursionError):
+        return _python_literal(repaired)
+
+
+def _python_literal(span: str) -> Any:
+    """`span` read as a Python dict or list literal (single quotes, True/False/None), or None."""
+    if len(span) > _LITERAL_CHARS or "'" not in span:
         return None
+    try:
+        value = ast.literal_eval(span)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    return value if isinstance(value, (dict, list)) else None
 
 
 _CLOSER = {"{": "}", "[": "]"}

@@ -27,9 +27,10 @@ _LABEL = re.compile(
 # "**Title**: rest", "**Title:** rest", "__Title__: rest"; a title holds no colon
 _TITLE = re.compile(r"^(\*\*|__)([^*_:：\n]{1,80}?)(?:\1[ \t]?[:：—–-]{1,2}|[:：]\1)[ \t]*(?=\S)")
 _QUOTE_MARK = re.compile(r"^(?:>[ \t]*)+")  # a markdown block quote
-_BOLD = re.compile(r"(?<![\w*])\*\*(?=\S)([^*\n]+?)(?<=\S)\*\*(?![\w*])")
+# **bold** and ***bold italic*** inside a sentence
+_BOLD = re.compile(r"(?<![\w*])(\*\*\*|\*\*)(?=\S)([^*\n]+?)(?<=\S)\1(?![\w*])")
 _LEADING_MARKS = re.compile(
-    r"^(?:(\*\*|__)(?=\S)([^*_\n]+?)(?<=\S)\1|(\*|_)(?=\S)([^*_\n]+?)(?<=\S)\3(?!\w)"
+    r"^(?:(\*\*\*|___|\*\*|__)(?=\S)([^*_\n]+?)(?<=\S)\1|(\*|_)(?=\S)([^*_\n]+?)(?<=\S)\3(?!\w)"
     r"|`([^`\n]+)`)"
 )
 _QUOTES = {'"': '"', "“": "”", "'": "'", "‘": "’", "「": "」", "『": "』", "«": "»", "„": "“"}
@@ -73,7 +74,7 @@ def unwrap(text: str) -> str:
         current = _strip_quotes(current)
         if current == before:
             break
-    current = _BOLD.sub(r"\1", current)  # **bold** inside the sentence
+    current = _BOLD.sub(r"\2", current)  # **bold** inside the sentence
     return _drop_stray_marks(current).strip()
 
 
