@@ -17,7 +17,7 @@ import json
 import re
 from pathlib import Path
 
-from selfinstruct.config.options import BootstrapConfig
+from selfinstruct.config import BootstrapConfig
 from selfinstruct.runtime.rundir import RunDir
 from selfinstruct.runtime.seeds import load_seeds
 from selfinstruct.similarity.tokenize import tokenize_cjk_chars

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from selfinstruct.config.options import BootstrapConfig
+from selfinstruct.config import BootstrapConfig
 from selfinstruct.llm.base import Completion, GenerationParams, Prompt
 from selfinstruct.llm.openai_backend import OpenAIBackend
 from selfinstruct.llm.structured import usable

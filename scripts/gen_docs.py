@@ -22,7 +22,7 @@ COMMANDS = (
 
 def options_md() -> str:
     """One table per section of RunConfig: key, flag, default, allowed values, help."""
-    from selfinstruct.config.options import SECTIONS, DedupConfig, RunConfig
+    from selfinstruct.config import SECTIONS, DedupConfig, RunConfig
 
     lines = [
         "# Options",
@@ -68,8 +68,8 @@ def _finetune_md() -> list[str]:
 
 def _tables(tables: list, data_column: bool = True) -> list[str]:
     """Markdown tables of options: key, flag, default, allowed values, (data,) help."""
-    from selfinstruct.config.files import allowed_values
-    from selfinstruct.config.options import option_meta
+    from selfinstruct.config import option_meta
+    from selfinstruct.config.describe import allowed_values
 
     lines: list[str] = []
     for title, model, names in tables:

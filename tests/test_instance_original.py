@@ -84,7 +84,7 @@ def test_filters_are_the_originals(
 
 
 def test_paper_preset_parses_as_the_original() -> None:
-    from selfinstruct.config.options import RunConfig
+    from selfinstruct.config import RunConfig
 
     assert RunConfig(preset="paper").instances.parse == "original"
     assert RunConfig().instances.parse == "ours"

@@ -15,7 +15,7 @@ from test_pipeline import respond, scripted_server
 import selfinstruct
 from selfinstruct import ConfigError, RunConfig
 from selfinstruct.cli import build_parser, main
-from selfinstruct.config.options import SECTIONS, flat_options, option_meta
+from selfinstruct.config import SECTIONS, flat_options, option_meta
 
 SRC = Path(selfinstruct.__file__).parent
 
@@ -266,7 +266,7 @@ def test_backend_constructors_default_to_the_run_configuration() -> None:
     # OpenAIBackend keeps no defaults of its own: what it is not given comes from BackendConfig
     import inspect
 
-    from selfinstruct.config.options import BackendConfig
+    from selfinstruct.config import BackendConfig
     from selfinstruct.errors import ConfigError
 
     url = "http://127.0.0.1:9/v1"

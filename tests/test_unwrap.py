@@ -100,7 +100,7 @@ def test_the_originals_dialect_keeps_items_as_written() -> None:
 
 
 def test_paper_preset_filters_keep_the_original_first_character_rule() -> None:
-    from selfinstruct.config.options import RunConfig
+    from selfinstruct.config import RunConfig
     from selfinstruct.stages.bootstrap.pool import Pool
 
     text = "“双减”政策对中小学生的课外生活有什么影响？"

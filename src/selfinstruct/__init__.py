@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .config.options import (
+from .config import (
     BackendConfig,
     BootstrapConfig,
     ClassifyConfig,

@@ -44,7 +44,12 @@ class MissingDependencyError(SelfInstructError, ImportError):
 
 
 class BudgetExhausted(SelfInstructError):
-    """The token budget is spent; everything accepted so far is on disk."""
+    """The token budget is spent; everything accepted so far is on disk.
+
+    Kept for API compatibility: nothing raises it. A spent `token_budget` is a normal stop, not
+    an error: bootstrap returns with `stopped == "token_budget"` and `run` goes on to the later
+    stages with what was accepted.
+    """
 
 
 class Terminated(KeyboardInterrupt):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config.options import RunConfig, make_config
+from .config import RunConfig, make_config
 from .llm.base import Backend
 from .llm.factory import backend_from_config
 from .runtime.estimate import Estimate, project

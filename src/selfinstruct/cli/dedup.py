@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..config.options import DedupConfig
+from ..config import DedupConfig
 from .options import add_model_options
 
 HELP = "remove near-duplicate rows of any instruction dataset by exact ROUGE-L, as a run does"

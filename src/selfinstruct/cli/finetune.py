@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ..config.files import allowed_values, read_config_mapping, toml_table
+from ..config.describe import allowed_values
+from ..config.files import read_config_mapping, toml_table
 from ..errors import ConfigError
 from ..finetune.config import FLAG_GROUPS, FinetuneConfig, FinetuneFiles
 from .options import add_fields

@@ -15,25 +15,37 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ..config.files import config_from_sources
-from ..config.options import RunConfig, option_meta
+from ..config import SECTIONS, RunConfig, config_from_sources, flat_options, option_meta
 
-RUN_WIDE = (
-    "seeds", "out", "language", "seed", "preset", "prompt_dir", "progress", "force", "ray",
-    "ray_workers",
-)  # fmt: skip
+RUN_WIDE = tuple(name for name in RunConfig.model_fields if name not in SECTIONS)
+"""RunConfig's run-wide options (every field that is not a section), in declaration order."""
+
+
+def run_wide_for(sections: Iterable[str]) -> tuple[str, ...]:
+    """The run-wide options of a command running `sections`: all but those that serve only
+    other stages (`opt(sections=...)`: `--ray` is for classify, instances and judge)."""
+    wanted = set(sections)
+    return tuple(
+        name
+        for name in RUN_WIDE
+        if (only := option_meta(RunConfig, name)["sections"]) is None or wanted & set(only)
+    )
 
 
 def add_options(
     parser: argparse.ArgumentParser,
     sections: Iterable[str],
-    run_wide: Iterable[str] = RUN_WIDE,
+    run_wide: Iterable[str] | None = None,
     fields: Iterable[str] | None = None,
 ) -> None:
     """Add the run-wide flags named in `run_wide`, then the flags of the given sections.
 
-    `fields` keeps only the sections' fields of those names (all of them when None).
+    `run_wide` defaults to those the sections use (`run_wide_for`); `fields` keeps only the
+    sections' fields of those names (all of them when None).
     """
+    sections = tuple(sections)
+    if run_wide is None:
+        run_wide = run_wide_for(sections)
     group = parser.add_argument_group("run")
     for name in run_wide:
         _add(group, RunConfig, name)
@@ -112,8 +124,6 @@ def _arg_kind(annotation: Any) -> tuple[Any, tuple[str, ...] | None]:
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """Validated configuration: defaults, then the `--config` file, then the flags given."""
-    from ..config.options import flat_options
-
     flags = {
         name: getattr(args, name)
         for name in flat_options()

@@ -11,7 +11,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from ..config.options import RunConfig
+from ..config import RunConfig
 from .options import add_options, config_from_args
 
 COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -73,35 +73,35 @@ def _bootstrap(args: argparse.Namespace) -> int:
 
     config = _config(args)
     result = bootstrap(config)
-    print(bootstrap_line(result))
+    print(result_line("bootstrap", result))
     return _shortfall_exit(shortfall(result, config.bootstrap.num_instructions), result.accepted)
 
 
 def _classify(args: argparse.Namespace) -> int:
     from ..stages.classify.stage import classify
 
-    print(classify_line(classify(_config(args))))
+    print(result_line("classify", classify(_config(args))))
     return 0
 
 
 def _instances(args: argparse.Namespace) -> int:
     from ..stages.instances.stage import generate_instances
 
-    print(instances_line(generate_instances(_config(args))))
+    print(result_line("instances", generate_instances(_config(args))))
     return 0
 
 
 def _judge(args: argparse.Namespace) -> int:
     from ..stages.judge.stage import judge
 
-    print(judge_line(judge(_config(args), data=args.data)))
+    print(result_line("judge", judge(_config(args), data=args.data)))
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
     from ..stages.export.stage import export_run
 
-    print(export_line(export_run(_config(args))))
+    print(result_line("export", export_run(_config(args))))
     return 0
 
 
@@ -120,12 +120,12 @@ def _run(args: argparse.Namespace) -> int:
 
     _require_out(config)
     result = run(config)
-    print(bootstrap_line(result.bootstrap))
-    print(classify_line(result.classify))
-    print(instances_line(result.instances))
+    print(result_line("bootstrap", result.bootstrap))
+    print(result_line("classify", result.classify))
+    print(result_line("instances", result.instances))
     if result.judge is not None:
-        print(judge_line(result.judge))
-    print(export_line(result.export))
+        print(result_line("judge", result.judge))
+    print(result_line("export", result.export))
     for warning in result.warnings:
         print(f"warning: {warning}")
     return 0 if result.ok else 1
@@ -161,12 +161,30 @@ def _shortfall_exit(message: str | None, accepted: int) -> int:
     return 0 if accepted or message is None else 1
 
 
-def bootstrap_line(result: Any) -> str:
+LINES: dict[str, str] = {
+    "bootstrap": "bootstrap: {r.accepted}/{s[target]} instructions in {r.out_dir} (+{r.new} this "
+    "run; {s[candidates]} candidates, {s[rejected]} rejected; stopped: {r.stopped}{cut})",
+    "classify": "classify: {r.classified}/{s[instructions]} instructions labelled (+{r.new} this "
+    "run; {s[classification]} classification, {s[unparseable]} unparseable answers{cut})",
+    "instances": "instances: {s[kept]} kept of {s[generated]} generated for {s[tasks_kept]}/"
+    "{s[tasks]} tasks (+{r.new} tasks this run; dropped: {dropped}{cut})",
+    "judge": "judge: {r.judged}/{s[instances]} instances scored (+{r.new} this run; by score "
+    "{scores}; {s[unparseable]} unparseable; mean {s[mean_score]}{cut})",
+    "export": "export: {s[examples]} examples ({s[train]} train, {s[validation]} val) -> {files}",
+}
+"""The line each stage's command prints about its result: `r` the result, `s` its stats."""
+
+
+def result_line(stage: str, result: Any) -> str:
+    """What `stage` did, in the one line its command (and `run`) prints."""
     s = result.stats
-    return (
-        f"bootstrap: {result.accepted}/{s['target']} instructions in {result.out_dir} "
-        f"(+{result.new} this run; {s['candidates']} candidates, {s['rejected']} rejected; "
-        f"stopped: {result.stopped}{cut_while_thinking(s)})"
+    return LINES[stage].format(
+        r=result,
+        s=s,
+        cut=cut_while_thinking(s),
+        dropped=s.get("dropped") or "none",
+        scores=", ".join(f"{k}: {v}" for k, v in s.get("by_score", {}).items()),
+        files=", ".join(str(p) for p in getattr(result, "files", ())),
     )
 
 
@@ -174,39 +192,3 @@ def cut_while_thinking(stats: dict[str, Any]) -> str:
     """The end of a stage's line when answers were cut off inside the thinking, else ""."""
     n = stats.get("reasoning_truncated", 0)
     return f"; {n} answers cut off while thinking (reasoning_truncated)" if n else ""
-
-
-def classify_line(result: Any) -> str:
-    s = result.stats
-    return (
-        f"classify: {result.classified}/{s['instructions']} instructions labelled (+{result.new} "
-        f"this run; {s['classification']} classification, {s['unparseable']} unparseable answers"
-        f"{cut_while_thinking(s)})"
-    )
-
-
-def instances_line(result: Any) -> str:
-    s = result.stats
-    return (
-        f"instances: {s['kept']} kept of {s['generated']} generated for {s['tasks_kept']}/"
-        f"{s['tasks']} tasks (+{result.new} tasks this run; dropped: {s['dropped'] or 'none'}"
-        f"{cut_while_thinking(s)})"
-    )
-
-
-def judge_line(result: Any) -> str:
-    s = result.stats
-    scores = ", ".join(f"{k}: {v}" for k, v in s["by_score"].items())
-    return (
-        f"judge: {result.judged}/{s['instances']} instances scored (+{result.new} this run; "
-        f"by score {scores}; {s['unparseable']} unparseable; mean {s['mean_score']}"
-        f"{cut_while_thinking(s)})"
-    )
-
-
-def export_line(result: Any) -> str:
-    s = result.stats
-    names = ", ".join(str(p) for p in result.files)
-    return (
-        f"export: {s['examples']} examples ({s['train']} train, {s['validation']} val) -> {names}"
-    )

@@ -2,7 +2,7 @@
 
 The `selfinstruct finetune` flags, its `--config` TOML/YAML files, `--dump-config`, the keyword
 arguments of `train()` and the finetune tables of docs/options.md all come from these models
-(fields declared with `selfinstruct.config.options.opt`, as RunConfig's are).
+(fields declared with `selfinstruct.config.fields.opt`, as RunConfig's are).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from ..config.options import opt
+from ..config import opt
 from ..errors import ConfigError
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
-from ..config.options import BootstrapConfig
+from ..config import BootstrapConfig
 
 _BOOTSTRAP = BootstrapConfig.model_fields
 

@@ -11,7 +11,7 @@ from ..errors import ConfigError
 from .base import Backend, BackendInfo, Completion, GenerationParams, Prompt, Usage
 
 if TYPE_CHECKING:
-    from ..config.options import BackendConfig
+    from ..config import BackendConfig
 
 
 def make_backend(backend: str | None = None, **options: Any) -> Backend:
@@ -20,8 +20,8 @@ def make_backend(backend: str | None = None, **options: Any) -> Backend:
     `options` are the fields of the run configuration's backend section (`model`, `base_url`,
     `concurrency`, `request_timeout`, ...), with the same defaults and checks.
     """
-    from ..config.files import describe_error
-    from ..config.options import BackendConfig
+    from ..config import BackendConfig
+    from ..config.describe import describe_error
 
     try:
         config = BackendConfig(backend=backend, **options)
@@ -37,8 +37,8 @@ OPENAI_KWARGS = {"max_concurrency": "concurrency", "timeout": "request_timeout"}
 def openai_settings(config: BackendConfig | None, given: dict[str, Any]) -> BackendConfig:
     """`config` (default: BackendConfig's defaults) with OpenAIBackend's keyword arguments given
     (None: not given) applied and checked; an error names the keyword argument."""
-    from ..config.files import allowed_values
-    from ..config.options import BackendConfig
+    from ..config import BackendConfig
+    from ..config.describe import allowed_values
 
     base = config.model_dump(exclude_unset=True) if config is not None else {}
     fields = {OPENAI_KWARGS.get(k, k): v for k, v in given.items() if v is not None}

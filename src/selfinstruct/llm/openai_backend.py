@@ -49,7 +49,7 @@ except ImportError:  # pragma: no cover - depends on the installed openai
     import httpx  # type: ignore[no-redef]
 
 if TYPE_CHECKING:
-    from ..config.options import BackendConfig
+    from ..config import BackendConfig
 
 T = TypeVar("T")
 Body = dict[str, Any] | Callable[[], dict[str, Any]] | None
@@ -89,7 +89,7 @@ class OpenAIBackend:
     gets fresh clients. An `http_client` passed in (an `httpx.AsyncClient`, e.g.
     `openai.DefaultAsyncHttpxClient(...)`) carries every endpoint's requests in one loop, and
     `aclose` closes it. Options left None take their value from `config` or the defaults and
-    bounds of `selfinstruct.config.options.BackendConfig` (`max_concurrency` is its `concurrency`,
+    bounds of `selfinstruct.config.backend.BackendConfig` (`max_concurrency` is its `concurrency`,
     `timeout` its `request_timeout`). A request whose `params.json_schema` is set asks for JSON
     of that schema in the `response_format` the endpoint takes (`structured.py`; `structured`
     "off": never).

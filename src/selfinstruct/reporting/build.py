@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config.options import RunConfig
+from ..config import RunConfig
 from ..errors import ConfigError
 from ..runtime.jsonl import write_text_atomic
 from .data import ReportData, collect

@@ -20,7 +20,7 @@ from ..errors import BackendError, MissingDependencyError
 from ..llm.base import Backend, BackendInfo, Completion, GenerationParams, Prompt, Usage
 
 if TYPE_CHECKING:
-    from ..config.options import BackendConfig
+    from ..config import BackendConfig
 
 ACTOR_PREFIX = "selfinstruct-worker-"
 """The names of the actors (`ray.util.list_named_actors()` lists them)."""
@@ -60,7 +60,7 @@ class _Worker:
     """One Ray actor's side: a backend of its own, built from the run's options."""
 
     def __init__(self, options: dict[str, Any]) -> None:
-        from ..config.options import BackendConfig
+        from ..config import BackendConfig
         from ..llm.factory import backend_from_config
 
         self.backend = backend_from_config(BackendConfig(**options))

@@ -18,7 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ..config.options import RunConfig, make_config
+from ..config import RunConfig, make_config
 from ..errors import ConfigError, DataError
 from ..templates import load_template
 from ..text.language import detect_language

@@ -14,7 +14,7 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
-from ..config.options import BackendConfig
+from ..config import BackendConfig
 from ..llm.base import Backend, Completion, GenerationParams
 from ..llm.reasoning import cut_while_thinking
 from ..llm.request_shape import always_thinks, thinking_model

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ...config.options import BootstrapConfig
+from ...config import BootstrapConfig
 from ...runtime.records import MachineInstruction, Rejection, clip
 from ...similarity import SimilarityIndex, get_tokenizer
 from .echo import REASON as ECHOES_PROMPT

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ...config.options import RunConfig
+from ...config import RunConfig
 from ...llm.base import Backend, Completion, GenerationParams
 from ...llm.factory import backend_from_config, backend_settings, resolve_model
 from ...runtime import thinking

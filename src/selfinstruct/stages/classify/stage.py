@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ...config.options import RunConfig
+from ...config import RunConfig
 from ...errors import ConfigError
 from ...llm.base import Backend, ChatMessage, Completion, GenerationParams, Prompt
 from ...llm.factory import backend_from_config

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...config.options import DedupConfig
+from ...config import DedupConfig
 from ...errors import ConfigError
 from ...runtime.dataset_io import Source, write_kept
 from ...runtime.jsonl import read_jsonl, write_json_atomic

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from tqdm.auto import tqdm
 
-from ...config.options import DedupConfig
+from ...config import DedupConfig
 from ...errors import ConfigError
 from ...runtime.dataset_io import Source, open_source, read_rows
 from ...runtime.jsonl import JsonlWriter, iter_jsonl, read_jsonl

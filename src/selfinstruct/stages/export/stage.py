@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...config.options import ExportConfig, RunConfig
+from ...config import ExportConfig, RunConfig
 from ...errors import ConfigError, DataError, MissingDependencyError
 from ...runtime.jsonl import read_jsonl, write_json_atomic, write_jsonl_atomic, write_text_atomic
 from ...runtime.records import AlpacaExample, Instance, InstancesRecord, JudgeRecord

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ...config.options import RunConfig
+from ...config import RunConfig
 from ...errors import DataError
 from ...llm.base import Backend, Completion, GenerationParams, Prompt
 from ...llm.factory import backend_from_config

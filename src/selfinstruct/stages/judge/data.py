@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ...config.options import RunConfig, make_config
+from ...config import RunConfig, make_config
 from ...errors import ConfigError
 from ...runtime.dataset_io import open_source, read_rows
 from ...runtime.state import RunState

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...config.options import RunConfig
+from ...config import RunConfig
 from ...llm.base import Backend, Completion, GenerationParams, Prompt
 from ...llm.factory import backend_from_config
 from ...llm.reasoning import cut_while_thinking
