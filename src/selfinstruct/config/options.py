@@ -423,8 +423,9 @@ class RunConfig(BaseModel):
     )
     ray: str | None = opt(
         None,
-        "run classify, instances and judge's requests on a Ray cluster: auto (the running "
-        "one), its address, or local (a new one on this machine, also --ray alone)",
+        "run classify, instances and judge's requests, and the scoring pass after bootstrap, "
+        "on a Ray cluster: auto (the running one), its address, or local (a new one on this "
+        "machine, also --ray alone)",
         data=False,
         bare="local",
     )
