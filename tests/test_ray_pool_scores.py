@@ -93,6 +93,27 @@ def test_a_killed_scoring_worker_loses_and_duplicates_nothing(cluster: Any) -> N
     assert len(on_ray) == 4_000 and on_ray == local
 
 
+def test_a_cancelled_ray_pass_leaves_no_task_running(cluster: Any) -> None:  # noqa: F811
+    pool = texts(20_000, seed=4)
+
+    def running() -> list[psutil.Process]:
+        return [p for p in psutil.process_iter() if scoring(p)]
+
+    async def cancel_soon() -> None:
+        task = asyncio.ensure_future(RayScorer("local")(pool, 10_000, "en", 0.7, "auto", 2))
+        while not running():
+            await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancel_soon())
+    deadline = time.monotonic() + 10
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert running() == []
+
+
 def test_a_bootstrap_run_with_ray_writes_the_pool_file_of_one_without(
     cluster: Any,  # noqa: F811
     tmp_path: Path,

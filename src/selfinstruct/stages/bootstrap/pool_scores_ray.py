@@ -114,12 +114,12 @@ async def gather_spans(
     ray: Any, refs: list[Any], done: Callable[[int], object] | None
 ) -> list[Scores]:
     """The spans' scores in span order; the tasks still running cancelled if this stops."""
-    results: list[list[Scores]] = [[] for _ in refs]
+    results: list[list[Scores] | None] = [None for _ in refs]
 
     async def one(i: int, ref: Any) -> None:
-        results[i] = await ref
+        results[i] = scores = await ref
         if done is not None:
-            done(len(results[i]))
+            done(len(scores))
 
     waits = [asyncio.ensure_future(one(i, ref)) for i, ref in enumerate(refs)]
     try:
@@ -132,9 +132,9 @@ async def gather_spans(
             "scoring (accepted instructions are kept), or run without --ray"
         ) from None
     finally:
-        for wait, ref in zip(waits, refs, strict=True):
-            if not wait.done():
+        for wait, ref, result in zip(waits, refs, results, strict=True):
+            if result is None:  # still running (an asyncio wait cancelled is done, not it)
                 wait.cancel()
                 ray.cancel(ref, force=True)
         await asyncio.gather(*waits, return_exceptions=True)
-    return [scores for part in results for scores in part]
+    return [scores for part in results for scores in part or []]
