@@ -11,15 +11,23 @@ psutil. Printed: wall time (with Ray's start), the stage's own time (usage.jsonl
 over it (stats.json's request count), CPU milliseconds per request of the driver alone and of
 the whole tree (the Ray cluster's start included), and whether both runs wrote the same lines.
 
+Then the scoring pass after the bootstrap loop (stages/bootstrap/pool_scores.py) on a pool of
+`--scoring-pool` synthetic tasks, its second half scored in `--workers` spans: local processes
+vs Ray tasks on a local cluster (its start timed apart), and whether the scores are the same.
+
     python benchmarks/ray_stages.py                        # 4 endpoints, 1,000 instructions
     python benchmarks/ray_stages.py --instructions 5000 --concurrency 128 --workers 4
+    python benchmarks/ray_stages.py --scoring-only --scoring-pool 20000
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import random
 import shutil
+import string
 import subprocess
 import sys
 import tempfile
@@ -36,6 +44,8 @@ from fleet import endpoints
 from selfinstruct.runtime.jsonl import JsonlWriter
 from selfinstruct.runtime.records import MachineInstruction
 from selfinstruct.runtime.rundir import RunDir
+from selfinstruct.stages.bootstrap.pool_scores import score_pool
+from selfinstruct.stages.bootstrap.pool_scores_ray import RayScorer
 
 
 @dataclass
@@ -118,6 +128,41 @@ def tasks_of(root: Path, which: str = "instances") -> list[str]:
     return sorted(row["instruction"] for row in rows)
 
 
+def synthetic_pool(n: int) -> list[str]:
+    """`n` task-like sentences (seeded) over a 3,000-word vocabulary of made-up words."""
+    rng = random.Random(0)
+    words = ["".join(rng.choices(string.ascii_lowercase, k=rng.randint(3, 8))) for _ in range(3000)]
+    verbs = ["Write", "Explain", "Summarize", "List", "Describe", "Compare"]
+    return [
+        f"{rng.choice(verbs)} the {' '.join(rng.sample(words, 5))} in {i % 97 + 3} sentences."
+        for i in range(n)
+    ]
+
+
+def scoring_figures(pool_size: int, spans: int) -> bool:
+    """Print the scoring pass's wall time local vs on Ray; whether the scores are the same."""
+    import ray
+
+    pool, start = synthetic_pool(pool_size), pool_size // 2
+    began = time.perf_counter()
+    local = asyncio.run(score_pool(pool, start, "en", 0.7, "auto", spans))
+    local_s = time.perf_counter() - began
+    began = time.perf_counter()
+    ray.init(include_dashboard=False, log_to_driver=False)
+    ray.get(ray.remote(lambda: None).remote())  # a worker up
+    init_s, began = time.perf_counter() - began, time.perf_counter()
+    on_ray = asyncio.run(RayScorer("local")(pool, start, "en", 0.7, "auto", spans))
+    ray_s = time.perf_counter() - began
+    ray.shutdown()
+    n = pool_size - start
+    print(f"scoring pass: {n} instructions against a pool of {pool_size}, {spans} spans")
+    print(f"{'':<16} {'wall s':>7} {'ms/inst':>8}")
+    print(f"{'local processes':<16} {local_s:7.2f} {1000 * local_s / n:8.3f}")
+    print(f"{'Ray tasks':<16} {ray_s:7.2f} {1000 * ray_s / n:8.3f}   (Ray's start: {init_s:.1f} s)")
+    print(f"the same scores to the bit: {local == on_ray}")
+    return local == on_ray
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--endpoints", type=int, default=4)
@@ -127,7 +172,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="Ray actors")
     ap.add_argument("--latency", type=float, default=0.2)
     ap.add_argument("--jitter", type=float, default=0.1)
+    ap.add_argument("--scoring-pool", type=int, default=20_000, help="0: no scoring figure")
+    ap.add_argument("--scoring-only", action="store_true", help="only the scoring figure")
     args = ap.parse_args(argv)
+    if args.scoring_only:
+        return 0 if scoring_figures(args.scoring_pool, args.workers) else 1
     args.diverse = True
     work = Path(tempfile.mkdtemp(prefix="ray-stages-"))
     try:
@@ -168,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
             == sorted(tasks_of(base, "machine"))
         )
         print(f"every instruction answered exactly once both ways: {same}")
+        if args.scoring_pool:
+            same = scoring_figures(args.scoring_pool, args.workers) and same
         return 0 if same else 1
     finally:
         shutil.rmtree(work, ignore_errors=True)

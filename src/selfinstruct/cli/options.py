@@ -21,17 +21,6 @@ RUN_WIDE = tuple(name for name in RunConfig.model_fields if name not in SECTIONS
 """RunConfig's run-wide options (every field that is not a section), in declaration order."""
 
 
-def run_wide_for(sections: Iterable[str]) -> tuple[str, ...]:
-    """The run-wide options of a command running `sections`: all but those that serve only
-    other stages (`opt(sections=...)`: `--ray` is for classify, instances and judge)."""
-    wanted = set(sections)
-    return tuple(
-        name
-        for name in RUN_WIDE
-        if (only := option_meta(RunConfig, name)["sections"]) is None or wanted & set(only)
-    )
-
-
 def add_options(
     parser: argparse.ArgumentParser,
     sections: Iterable[str],
@@ -40,12 +29,12 @@ def add_options(
 ) -> None:
     """Add the run-wide flags named in `run_wide`, then the flags of the given sections.
 
-    `run_wide` defaults to those the sections use (`run_wide_for`); `fields` keeps only the
-    sections' fields of those names (all of them when None).
+    `run_wide` defaults to all of RUN_WIDE; `fields` keeps only the sections' fields of those
+    names (all of them when None).
     """
     sections = tuple(sections)
     if run_wide is None:
-        run_wide = run_wide_for(sections)
+        run_wide = RUN_WIDE
     group = parser.add_argument_group("run")
     for name in run_wide:
         _add(group, RunConfig, name)

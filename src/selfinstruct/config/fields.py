@@ -23,7 +23,6 @@ def opt(
     allowed: str | None = None,
     bare: str | None = None,
     cli: bool | dict[str, Any] = True,
-    sections: tuple[str, ...] | None = None,
     **bounds: Any,
 ) -> Any:
     """A config field: default, one-line help, bounds (ge, gt, le, lt) and CLI metadata.
@@ -31,26 +30,22 @@ def opt(
     `allowed` words the values the field takes when its type alone does not say it well;
     `bare` is the value of its flag given without one (`--ray` alone: `local`); `cli` is False
     for an option without a flag (config files and keyword arguments only), or the argparse
-    keywords (metavar, action, nargs, ...) that differ from what the type gives; `sections`
-    names the stages a run-wide option serves, so only their commands offer its flag.
+    keywords (metavar, action, nargs, ...) that differ from what the type gives.
     """
     extra: dict[str, Any] = {"flag": flag, "data": data, "allowed": allowed, "cli": cli}
     if bare is not None:
         extra["bare"] = bare
-    if sections is not None:
-        extra["sections"] = list(sections)
     return Field(default, description=help, json_schema_extra=extra, **bounds)
 
 
 def option_meta(model: type[BaseModel], name: str) -> dict[str, Any]:
-    """{"flag": str, "data": bool, "cli": bool | dict, "sections": list | None} of one field."""
+    """{"flag": str, "data": bool, "cli": bool | dict} of one field."""
     extra = model.model_fields[name].json_schema_extra
     meta = dict(extra) if isinstance(extra, dict) else {}
     return {
         "flag": meta.get("flag") or name.replace("_", "-"),
         "data": meta.get("data", True),
         "cli": meta.get("cli", True),
-        "sections": meta.get("sections"),
     }
 
 

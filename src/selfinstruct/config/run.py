@@ -27,9 +27,6 @@ from .instances import InstancesConfig
 from .judge import JudgeConfig
 from .presets import PRESETS
 
-RAY_STAGES = ("classify", "instances", "judge")
-"""The per-record stages, whose requests `--ray` spreads over a cluster (bootstrap's cannot be)."""
-
 
 class RunConfig(BaseModel):
     """Every option of a run: run-wide settings, then one section per stage."""
@@ -55,16 +52,15 @@ class RunConfig(BaseModel):
     )
     ray: str | None = opt(
         None,
-        "run classify, instances and judge's requests on a Ray cluster: auto (the running "
-        "one), its address, or local (a new one on this machine, also --ray alone)",
+        "run classify, instances and judge's requests, and the scoring pass after bootstrap, "
+        "on a Ray cluster: auto (the running one), its address, or local (a new one on this "
+        "machine, also --ray alone)",
         data=False,
         bare="local",
-        sections=RAY_STAGES,
     )
     ray_workers: int | None = opt(
-        None, "Ray actors sending requests; default: one per CPU of the cluster", ge=1, data=False,
-        sections=RAY_STAGES,
-    )  # fmt: skip
+        None, "Ray actors sending requests; default: one per CPU of the cluster", ge=1, data=False
+    )
     backend: BackendConfig = Field(default_factory=BackendConfig)
     bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
     classify: ClassifyConfig = Field(default_factory=ClassifyConfig)

@@ -201,8 +201,10 @@ def free_memory() -> int:
     return 1 << 50
 
 
-async def fill_scores(state: RunState) -> int:
+async def fill_scores(state: RunState, score: Callable[..., Any] = score_pool) -> int:
     """Score the run's accepted instructions not scored yet, rewrite its pool file; how many.
+
+    `score` is score_pool or what takes its place (pool_scores_ray.py: spans on Ray tasks).
 
     The file is read twice and written as it is read, so memory holds the texts and the scores,
     not the records (each carries its 8 in-context instructions).
@@ -218,7 +220,7 @@ async def fill_scores(state: RunState) -> int:
         return 0
     todo = len(pool) - seeds - first
     with tqdm(total=todo, unit="inst", desc="scoring", disable=not state.config.progress) as bar:
-        scores = await score_pool(
+        scores = await score(
             pool,
             seeds + first,
             state.language,

@@ -29,6 +29,7 @@ from ...templates import require_user_template
 from .candidates import answer_candidates, recase
 from .pool import Pool
 from .pool_scores import fill_scores
+from .pool_scores_ray import pool_scorer
 from .prompt import PromptStyle, encode_prompt, sample_instructions
 from .result import BootstrapResult
 from .scheduler import Scheduler
@@ -167,7 +168,7 @@ class _Loop:
                 record_structured(self.state, "bootstrap", self.backend, self.ask)
             stats = self.log.close(stopped)
             self.state.forget("machine")
-        await fill_scores(self.state)
+        await fill_scores(self.state, pool_scorer(self.state.config))
         return BootstrapResult(
             self.state.rundir.root, len(self.machine), len(self.machine) - start, stopped, stats
         )
