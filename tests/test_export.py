@@ -14,12 +14,11 @@ from selfinstruct.cli import main
 from selfinstruct.errors import DataError
 from selfinstruct.finetune.data import load_conversations
 from selfinstruct.runtime.jsonl import JsonlWriter
-from selfinstruct.runtime.records import AlpacaExample, Instance, JudgeRecord
+from selfinstruct.runtime.records import AlpacaExample, Instance, InstancesRecord, JudgeRecord
 from selfinstruct.runtime.rundir import RunDir
 from selfinstruct.runtime.seeds import load_seeds
 from selfinstruct.stages.export.balance import Caps, Row, balance, largest_count
 from selfinstruct.stages.export.stage import export_run, split_tasks, to_dataset
-from selfinstruct.stages.instances.stage import InstancesRecord
 
 TASKS = {
     "Square the number.": [("3", "9"), ("5", "25")],

@@ -28,7 +28,7 @@ from selfinstruct.runtime.rundir import RunDir
 from selfinstruct.stages.bootstrap.candidates import recase, split_candidates
 from selfinstruct.stages.bootstrap.prompt import ORIGINAL_STOP, PromptStyle, encode_prompt
 from selfinstruct.stages.instances.filters import FilteredTask
-from selfinstruct.stages.instances.stage import keep_sample
+from selfinstruct.stages.instances.task import keep_sample
 
 HEADER = "Come up with a series of tasks:\n"
 """The original bootstrap prompt's header line (the non-classification one)."""

@@ -15,11 +15,11 @@ from fakes import FakeBackend, prompt_text
 from selfinstruct.errors import DataError
 from selfinstruct.llm.base import Completion
 from selfinstruct.runtime.jsonl import JsonlWriter
-from selfinstruct.runtime.records import MachineInstruction
+from selfinstruct.runtime.records import InstancesRecord, MachineInstruction
 from selfinstruct.runtime.rundir import RunDir
 from selfinstruct.stages.instances.filters import InstanceFilterConfig, filter_task
 from selfinstruct.stages.instances.parsing import ParsedExample, parse_instances
-from selfinstruct.stages.instances.stage import InstancesRecord, generate_instances
+from selfinstruct.stages.instances.stage import generate_instances
 
 
 def pairs(text: str, **kw: object) -> list[tuple[str, str, str | None]]:

@@ -18,8 +18,8 @@ from typing import Any
 from ...config import RunConfig
 from ...errors import ConfigError
 from ...llm.base import Backend, ChatMessage, Completion, GenerationParams, Prompt
-from ...llm.factory import backend_from_config
 from ...llm.reasoning import cut_while_thinking
+from ...runtime.owned_backend import owned_backend
 from ...runtime.records import ClassificationRecord, MachineInstruction, SeedTask, clip
 from ...runtime.runner import Outcome, run_model_stage
 from ...runtime.state import RunState, open_dir, text_digest
@@ -141,9 +141,7 @@ def classify(
     `options` are RunConfig options (`classify_examples=8`, `seed=1`, ...); seeds and language
     default to the run's own.
     """
-    with open_dir(out_dir, **options) as state:
-        backend = backend or backend_from_config(state.config.backend)
-        return run_sync(run_stage(state, backend), backend)
+    return run_sync(aclassify(out_dir, backend, **options), closing=backend)
 
 
 async def aclassify(
@@ -151,7 +149,8 @@ async def aclassify(
 ) -> ClassifyResult:
     """`classify` for callers who own the event loop."""
     with open_dir(out_dir, **options) as state:
-        return await run_stage(state, backend or backend_from_config(state.config.backend))
+        async with owned_backend(backend, state.config.backend) as chosen:
+            return await run_stage(state, chosen)
 
 
 @dataclass(frozen=True)

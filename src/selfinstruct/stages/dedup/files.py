@@ -10,15 +10,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...config import DedupConfig
 from ...errors import ConfigError
 from ...runtime.dataset_io import Source, write_kept
 from ...runtime.jsonl import read_jsonl, write_json_atomic
-
-if TYPE_CHECKING:
-    from .stage import Table
+from .table import Table
 
 PROGRESS, REMOVED, SUMMARY = "progress.jsonl", "removed.jsonl", "dedup.json"
 

@@ -25,7 +25,8 @@ from ...runtime.jsonl import read_jsonl, write_json_atomic, write_jsonl_atomic, 
 from ...runtime.records import AlpacaExample, Instance, InstancesRecord, JudgeRecord
 from ...runtime.state import RunState, open_dir
 from .balance import Caps, Row, balance
-from .dataset_card import CardFacts, card_date, render_card
+from .card_facts import CardFacts, card_date
+from .dataset_card import render_card
 from .formats import data_file, encode, llama_factory_entry
 
 CARD = "README.md"
@@ -88,6 +89,61 @@ def run_stage(state: RunState) -> ExportResult:
     if c.min_score is not None:
         state.require(rundir.judgements, "judge")
         judgements = rundir.read_judgements()
+    chosen = choose_rows(state, tasks, judgements)
+    rows = chosen.rows
+    held_out = split_tasks([r.example.instruction for r in rows], c.val_ratio, state.config.seed)
+    splits = {
+        "train": [r for r in rows if r.example.instruction not in held_out],
+        "validation": [r for r in rows if r.example.instruction in held_out],
+    }
+    hard_column = any(i.hard_case for t in tasks for i in t.instances)
+    reasoning = any(r.reasoning for r in rows)
+    written = write_data(rundir.root, c, splits, hard_column, reasoning)
+    write_json_atomic(rundir.root / DATASET_INFO, dataset_info(written))
+    files = [rundir.root / name for splits_ in written.values() for name in splits_.values()]
+    files += [rundir.root / DATASET_INFO, rundir.root / CARD]
+    stats: dict[str, Any] = {
+        "format": c.format,
+        "machine_tasks": len(tasks),
+        "seed_tasks": chosen.seed_tasks,
+        "machine_examples": sum(len(t.instances) for t in tasks),
+        "seed_examples": chosen.seed_examples,
+        "duplicates": chosen.duplicates,
+        "dropped": dict(sorted(chosen.dropped.items())),
+        "examples": len(rows),
+        "train": len(splits["train"]),
+        "validation": len(splits["validation"]),
+        "validation_tasks": len(held_out),
+        "hard_cases": sum(r.hard_case for r in rows),
+        "min_score": c.min_score,
+        "balance": c.balance,
+        "unmet_caps": chosen.unmet,
+        "files": [p.name for p in files],
+    }
+    rundir.update_stats("export", stats)
+    write_card(state, len(rows), written, hard_column)
+    return ExportResult(rundir.root, files, stats)
+
+
+@dataclass
+class Chosen:
+    """The rows an export writes, and how many of each kind were left out on the way."""
+
+    rows: list[Row]
+    dropped: Counter[str]
+    duplicates: int
+    unmet: list[str]
+    seed_tasks: int
+    seed_examples: int
+
+
+def choose_rows(
+    state: RunState,
+    tasks: Sequence[InstancesRecord],
+    judgements: dict[tuple[str, int], JudgeRecord] | None,
+) -> Chosen:
+    """The machine rows `min_score` keeps and the seeds' rows, deduplicated, sorted, balanced."""
+    c = state.config.export
     dropped: Counter[str] = Counter()
     machine = machine_rows(tasks, judgements, c.min_score, dropped)
     seed_tasks = state.seeds if c.include_seeds else []
@@ -111,41 +167,19 @@ def run_stage(state: RunState) -> ExportResult:
         balanced = balance(rows, caps, state.language, state.config.seed)
         rows, unmet = balanced.rows, balanced.unmet
         dropped.update(balanced.dropped)
-    held_out = split_tasks([r.example.instruction for r in rows], c.val_ratio, state.config.seed)
-    splits = {
-        "train": [r for r in rows if r.example.instruction not in held_out],
-        "validation": [r for r in rows if r.example.instruction in held_out],
-    }
-    hard_column = any(i.hard_case for t in tasks for i in t.instances)
-    reasoning = any(r.reasoning for r in rows)
-    written = write_data(rundir.root, c, splits, hard_column, reasoning)
-    write_json_atomic(rundir.root / DATASET_INFO, dataset_info(written))
-    files = [rundir.root / name for splits_ in written.values() for name in splits_.values()]
-    files += [rundir.root / DATASET_INFO, rundir.root / CARD]
-    stats: dict[str, Any] = {
-        "format": c.format,
-        "machine_tasks": len(tasks),
-        "seed_tasks": len(seed_tasks),
-        "machine_examples": sum(len(t.instances) for t in tasks),
-        "seed_examples": len(seeds),
-        "duplicates": duplicates,
-        "dropped": dict(sorted(dropped.items())),
-        "examples": len(rows),
-        "train": len(splits["train"]),
-        "validation": len(splits["validation"]),
-        "validation_tasks": len(held_out),
-        "hard_cases": sum(r.hard_case for r in rows),
-        "min_score": c.min_score,
-        "balance": c.balance,
-        "unmet_caps": unmet,
-        "files": [p.name for p in files],
-    }
-    rundir.update_stats("export", stats)
+    return Chosen(rows, dropped, duplicates, unmet, len(seed_tasks), len(seeds))
+
+
+def write_card(
+    state: RunState, rows: int, written: dict[str, dict[str, str]], hard_column: bool
+) -> None:
+    """The dataset card README.md, from the run's records (the stats just updated)."""
+    rundir = state.rundir
     facts = CardFacts(
         language=state.language,
         seeds=state.seeds_name,
         seed_tasks=len(state.seeds),
-        rows=len(rows),
+        rows=rows,
         files=written,
         meta=rundir.read_meta(),
         stats=rundir.read_stats(),
@@ -154,7 +188,6 @@ def run_stage(state: RunState) -> ExportResult:
         hard_case_column=hard_column,
     )
     write_text_atomic(rundir.root / CARD, render_card(facts))
-    return ExportResult(rundir.root, files, stats)
 
 
 def machine_rows(

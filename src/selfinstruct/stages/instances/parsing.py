@@ -16,42 +16,21 @@ from dataclasses import dataclass, field
 
 from ...json_text import read_json_answer
 from ...text.unwrap import without_example_remark
+from .lines import (
+    INPUT,
+    LABEL,
+    OUTPUT,
+    Field,
+    heading_field,
+    is_heading,
+    read_field,
+    split_inline,
+    task_label_end,
+)
 from .parsing_json import json_examples
 from .values import is_no_input, value_of
 
-INPUT, OUTPUT = "input", "output"
 UNPARSEABLE, TRUNCATED = "unparseable", "truncated"
-
-_INPUT_LABELS = ("input", "输入", "输入内容")
-_OUTPUT_LABELS = ("output", "输出", "输出内容")
-_CLASS_LABELS = ("class label", "label", "class", "category", "类别", "标签", "分类", "类别标签")
-
-_LEAD = re.compile(r"[\s\-*#>_]*")  # indentation, bullets, quote marks, emphasis
-_NUMBER = re.compile(r"\d+\s*[.)、．）]")  # "1.", "2)", "3、"
-_SPACE = re.compile(r"\s*")
-_MARKS = re.compile(r"[*_]*")
-_HEADING_WORD = re.compile(r"(?:example|instance|示例|例子|样例|例)[\s#]*\d+", re.I)
-_HEADING_ENDS = frozenset(("", ":", "：", ".", ")", "、", "．", "）"))
-_HEADING_GLUE = re.compile(r"[*_]{0,2}[ \t]*[:：.)、．）\-–—]?[ \t]*[*_]{0,2}[ \t]*")
-_TASK = re.compile(r"(?:task|任务)[\s\d*_]*[:：]", re.I)
-_INLINE_OUTPUT = re.compile(r"(?<=[\s|→])[*_]{0,2}(?:Output|OUTPUT|输出)[*_]{0,2}[ \t]?[:：]")
-_EMPHASIS_AS_SPACE = str.maketrans("*_", "  ")
-
-
-def _label_pattern(outputs: tuple[str, ...]) -> re.Pattern[str]:
-    """A field label at one position ("Input:", "**Output**:", "输出："), its kind a group."""
-
-    def alt(labels: tuple[str, ...]) -> str:
-        return "|".join(re.escape(n) for n in sorted(labels, key=len, reverse=True))
-
-    kinds = rf"(?P<{INPUT}>{alt(_INPUT_LABELS)})|(?P<{OUTPUT}>{alt(outputs)})"
-    return re.compile(rf"(?:{kinds})(?:[ \t]?[0-9]{{1,2}})?[\s*_]*[:：]", re.I)
-
-
-_LABEL = {
-    False: _label_pattern(_OUTPUT_LABELS),
-    True: _label_pattern(_OUTPUT_LABELS + _CLASS_LABELS),
-}
 
 # Costs of reading a run of fields as examples; the cheapest reading wins (see _pair).
 _LONE_OUTPUT = 2  # an example without input: fine for many tasks
@@ -69,20 +48,11 @@ class ParsedExample:
 
 
 @dataclass
-class _Field:
-    """One labelled field and the lines that continue it."""
-
-    kind: str
-    lines: list[str]
-    opens: bool  # starts an example: numbered ("1. Input: x"), or an input cut off at the end
-
-
-@dataclass
 class _Section:
     """The fields between two example headings (or before the first one)."""
 
     headed: bool
-    fields: list[_Field] = field(default_factory=list)
+    fields: list[Field] = field(default_factory=list)
 
 
 def parse_instances(
@@ -110,8 +80,8 @@ def parse_instances(
     pairs = json_examples(text, classification)
     if pairs is not None:
         return [_example_of(inp, out) for inp, out in pairs]
-    body = _cut_at_next_task(text, _LABEL[classification], instruction)
-    sections = _sections(body, _LABEL[classification])
+    body = _cut_at_next_task(text, LABEL[classification], instruction)
+    sections = _sections(body, LABEL[classification])
     _drop_closing_remark(sections)
     tail = sections[-1].fields[-1] if sections[-1].fields else None
     if finish_reason == "length" and not classification and tail and tail.kind == INPUT:
@@ -134,13 +104,13 @@ def _cut_at_next_task(text: str, label: re.Pattern[str], instruction: str | None
     """The response up to a line that starts another task (the model ran on)."""
     lines = text.strip("\n").replace("\r\n", "\n").replace("\r", "\n").split("\n")
     start = 0
-    first = _task_label_end(lines[0])
-    if first is not None and _read_field(lines[0], label) is None:
+    first = task_label_end(lines[0])
+    if first is not None and read_field(lines[0], label) is None:
         if instruction is not None and not _same_task(lines[0][first:], instruction):
             return ""
         start = 1  # a chat model may echo "Task: ..." first
     for i in range(start + 1, len(lines)):
-        if _task_label_end(lines[i]) is not None:
+        if task_label_end(lines[i]) is not None:
             return "\n".join(lines[start:i])
     return "\n".join(lines[start:])
 
@@ -151,95 +121,27 @@ def _same_task(echoed: str, instruction: str) -> bool:
     return bool(a) and (a in b or b in a or a[:40] == b[:40])
 
 
-def _skip(pattern: re.Pattern[str], line: str, pos: int = 0) -> int:
-    """Where a pattern that matches everywhere (perhaps nothing, as `_LEAD`) ends from `pos`."""
-    match = pattern.match(line, pos)
-    if match is None:
-        raise ValueError(f"pattern {pattern.pattern!r} must match the empty string")
-    return match.end()
-
-
-def _task_label_end(line: str) -> int | None:
-    """Where the text of a "Task:" / "**Task 3:**" / "任务：" line starts, or None."""
-    match = _TASK.match(line, _skip(_LEAD, line))
-    return match.end() if match else None
-
-
-def _is_heading(line: str) -> bool:
-    """An example heading: "Example 1", "**Example 2:**", "示例 1：", "例2", "4."."""
-    pos = _skip(_LEAD, line)
-    word = _HEADING_WORD.match(line, pos)
-    match = word or _NUMBER.match(line, pos)
-    if match is None:
-        return False
-    tail = line[match.end() :].translate(_EMPHASIS_AS_SPACE).strip()
-    return tail in _HEADING_ENDS if word else not tail
-
-
-def _read_field(line: str, label: re.Pattern[str]) -> _Field | None:
-    """A field line such as "Input: x", "**Output:** y", "- 输入：x", "1. Input: x", or None."""
-    pos = _skip(_LEAD, line)
-    number = _NUMBER.match(line, pos)
-    if number:
-        pos = _skip(_LEAD, line, number.end())
-    match = label.match(line, pos)
-    if match is None:
-        return None
-    kind = INPUT if match.group(INPUT) is not None else OUTPUT
-    return _Field(kind, [line[_value_start(line, match.end()) :]], number is not None)
-
-
-def _value_start(line: str, pos: int) -> int:
-    """Skip the space after a label and the emphasis that closes it ("**Output:** y")."""
-    pos = _skip(_SPACE, line, pos)
-    marks = _skip(_MARKS, line, pos)
-    if marks > pos and (marks == len(line) or line[marks].isspace()):
-        pos = _skip(_SPACE, line, marks)
-    return pos
-
-
-def _heading_field(line: str, label: re.Pattern[str]) -> str | None:
-    """The field after a heading on the same line ("Example 1: Input: x" -> "Input: x")."""
-    pos = _skip(_LEAD, line)
-    word = _HEADING_WORD.match(line, pos)
-    if word is None:
-        return None
-    rest = line[_skip(_HEADING_GLUE, line, word.end()) :]
-    return rest if rest and _read_field(rest, label) is not None else None
-
-
-def _split_inline(found: _Field) -> list[_Field]:
-    """An input line that also holds its output ("Input: 2 km Output: 2000 m") as two fields."""
-    value = found.lines[0]
-    match = _INLINE_OUTPUT.search(value) if found.kind == INPUT else None
-    if match is None or not value[: match.start()].strip():
-        return [found]
-    inp = value[: match.start()].rstrip(" \t|→,;，；-–—")
-    out = _Field(OUTPUT, [value[_value_start(value, match.end()) :]], False)
-    return [_Field(INPUT, [inp], found.opens), out]
-
-
 def _sections(body: str, label: re.Pattern[str]) -> list[_Section]:
     """Fields in order, split at example headings; unlabelled lines continue the last field."""
     sections = [_Section(headed=False)]
     for line in body.split("\n"):
-        if _is_heading(line):
+        if is_heading(line):
             sections.append(_Section(headed=True))
             continue
-        rest = _heading_field(line, label)
+        rest = heading_field(line, label)
         if rest is not None:
             sections.append(_Section(headed=True))
             line = rest
         current = sections[-1]
-        found = _read_field(line, label)
+        found = read_field(line, label)
         if found is not None:
-            current.fields += _split_inline(found)
+            current.fields += split_inline(found)
         elif current.fields:
             current.fields[-1].lines.append(line)
     return sections
 
 
-def _pair(fields: list[_Field], classification: bool) -> list[list[_Field]]:
+def _pair(fields: list[Field], classification: bool) -> list[list[Field]]:
     """Group a section's fields into examples of one or two fields, at least total cost.
 
     An example is an output alone, an input alone (unparseable), or an input and an output in
@@ -257,7 +159,7 @@ def _pair(fields: list[_Field], classification: bool) -> list[list[_Field]]:
             pair = (0 if here.kind == INPUT else _OUTPUT_FIRST[classification]) + best[i + 2]
             if pair <= best[i]:
                 best[i], take[i] = pair, 2
-    groups: list[list[_Field]] = []
+    groups: list[list[Field]] = []
     i = 0
     while i < n:
         groups.append(fields[i : i + take[i]])
@@ -272,7 +174,7 @@ def _drop_closing_remark(sections: list[_Section]) -> None:
         last.lines = without_example_remark(last.lines)
 
 
-def _example(group: list[_Field], classification: bool) -> ParsedExample:
+def _example(group: list[Field], classification: bool) -> ParsedExample:
     """An example from its fields (no output: unparseable); a label line followed by lines of
     no Input field ("Class label: No" / "Review: ...") has those as its input, prefix and all."""
     values = {f.kind: value_of(f.lines) for f in group}

@@ -21,7 +21,7 @@ from ...errors import ConfigError
 from ...runtime.dataset_io import open_source, read_rows
 from ...runtime.state import RunState
 from ...text.language import detect_language
-from .stage import Item
+from .items import Item
 
 
 def open_data(

@@ -21,13 +21,15 @@ from typing import Any
 
 from ...config import RunConfig
 from ...llm.base import Backend, Completion, GenerationParams, Prompt
-from ...llm.factory import backend_from_config
 from ...llm.reasoning import cut_while_thinking
-from ...runtime.records import InstancesRecord, JudgeRecord, clip
+from ...runtime.owned_backend import owned_backend
+from ...runtime.records import JudgeRecord, clip
 from ...runtime.runner import Outcome, run_model_stage
 from ...runtime.state import RunState, open_dir, text_digest
 from ...runtime.structured import JsonAsk, json_ask
 from ...sync import run_sync
+from .data import open_data
+from .items import Item, items_of
 from .prompt import LABELS, JudgePrompt, Shown, pick_shots
 from .scores import parse_scores, scores_from_json
 
@@ -56,16 +58,7 @@ def judge(
     `options` are RunConfig options (`judge_max_tokens=48`, ...). With `data` (any dataset
     `selfinstruct dedup` reads), its rows are scored instead, into `out_dir` (data.py).
     """
-    if data is not None:
-        from .data import open_data
-
-        state, items = open_data(out_dir, data, **options)
-        with state:
-            backend = backend or backend_from_config(state.config.backend)
-            return run_sync(judge_items(state, backend, items), backend)
-    with open_dir(out_dir, **options) as state:
-        backend = backend or backend_from_config(state.config.backend)
-        return run_sync(run_stage(state, backend), backend)
+    return run_sync(ajudge(out_dir, backend, data=data, **options), closing=backend)
 
 
 async def ajudge(
@@ -76,35 +69,16 @@ async def ajudge(
     **options: Any,
 ) -> JudgeResult:
     """`judge` for callers who own the event loop."""
+    items: list[Item] | None = None
     if data is not None:
-        from .data import open_data
-
         state, items = open_data(out_dir, data, **options)
-        with state:
-            chosen = backend or backend_from_config(state.config.backend)
+    else:
+        state = open_dir(out_dir, **options)
+    with state:
+        async with owned_backend(backend, state.config.backend) as chosen:
+            if items is None:
+                return await run_stage(state, chosen)
             return await judge_items(state, chosen, items)
-    with open_dir(out_dir, **options) as state:
-        return await run_stage(state, backend or backend_from_config(state.config.backend))
-
-
-@dataclass(frozen=True)
-class Item:
-    """One kept instance to score: its task, and its position among the task's instances."""
-
-    instruction: str
-    index: int
-    instance: int
-    input: str
-    output: str
-
-
-def items_of(tasks: list[InstancesRecord]) -> list[Item]:
-    """Every kept instance of every task, in file order."""
-    return [
-        Item(t.instruction, t.index, n, i.input, i.output)
-        for t in tasks
-        for n, i in enumerate(t.instances)
-    ]
 
 
 @dataclass(frozen=True)
