@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from ..config.options import BackendConfig
+from ..config import BackendConfig
 from ..llm.base import Backend
 from ..llm.factory import backend_from_config
 

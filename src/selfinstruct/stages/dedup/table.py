@@ -10,7 +10,7 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ...config.options import DedupConfig
+from ...config import DedupConfig
 from ...runtime.dataset_io import Source, read_rows
 
 
