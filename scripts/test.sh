@@ -8,4 +8,4 @@ bash scripts/setup.sh all
 .venv/bin/ruff format --check src tests benchmarks scripts
 .venv/bin/mypy  # over src/selfinstruct, as [tool.mypy] in pyproject.toml says
 export SELFINSTRUCT_REQUIRE_ALL=1  # a missing server or model fails the suite instead of skipping
-.venv/bin/python -m pytest -q "$@"
+.venv/bin/python -m pytest -q --durations=10 "$@"  # the slowest ten, to keep the suite fast
