@@ -233,3 +233,19 @@ def rendered(draw: st.DrawFn) -> tuple[str, bool, str, list[Pair]]:
 def test_rendered_examples_parse_back_exactly(case: tuple[str, bool, str, list[Pair]]) -> None:
     text, classification, reason, expected = case
     assert pairs(text, classification=classification, finish_reason=reason) == expected
+
+
+@pytest.mark.parametrize("arrow", ["->", "-->", "=>", "→", "⇒", "➜"])
+def test_an_arrow_between_an_inline_input_and_its_output_is_not_part_of_the_input(
+    arrow: str,
+) -> None:
+    """`Input: apple -> Output: fruit` on one line: the arrow separates, it is not input."""
+    text = f"Example 1: Input: apple {arrow} Output: fruit\nExample 2: Input: 3 > 2 {arrow} Output: True"
+    got = [(i.input, i.output) for i in parse_instances(text)]
+    assert got == [("apple", "fruit"), ("3 > 2", "True")]
+
+
+def test_an_input_that_ends_in_a_bracket_keeps_it() -> None:
+    """Only an arrow is dropped from an inline input's end, not a `>` that belongs to it."""
+    got = parse_instances("Input: <br> Output: a line break")
+    assert [(i.input, i.output) for i in got] == [("<br>", "a line break")]

@@ -23,6 +23,8 @@ _HEADING_WORD = re.compile(r"(?:example|instance|示例|例子|样例|例)[\s#]*
 _HEADING_ENDS = frozenset(("", ":", "：", ".", ")", "、", "．", "）"))
 _HEADING_GLUE = re.compile(r"[*_]{0,2}[ \t]*[:：.)、．）\-–—]?[ \t]*[*_]{0,2}[ \t]*")
 _TASK = re.compile(r"(?:task|任务)[\s\d*_]*[:：]", re.I)
+_ARROW_TAIL = re.compile(r"[ \t]*(?:-+>|=+>|[→⇒⟶➜➔])$")
+"""An arrow between an inline input and its output ("Input: apple -> Output: fruit")."""
 _INLINE_OUTPUT = re.compile(r"(?<=[\s|→])[*_]{0,2}(?:Output|OUTPUT|输出)[*_]{0,2}[ \t]?[:：]")
 _EMPHASIS_AS_SPACE = str.maketrans("*_", "  ")
 
@@ -109,12 +111,19 @@ def heading_field(line: str, label: re.Pattern[str]) -> str | None:
     return rest if rest and read_field(rest, label) is not None else None
 
 
+def _drop_arrow(text: str) -> str:
+    """`text` without an arrow at its end; only the tail is searched, so a long run of spaces
+    costs linear time."""
+    text = text.rstrip(" \t")
+    return text[:-16] + _ARROW_TAIL.sub("", text[-16:])
+
+
 def split_inline(found: Field) -> list[Field]:
     """An input line that also holds its output ("Input: 2 km Output: 2000 m") as two fields."""
     value = found.lines[0]
     match = _INLINE_OUTPUT.search(value) if found.kind == INPUT else None
     if match is None or not value[: match.start()].strip():
         return [found]
-    inp = value[: match.start()].rstrip(" \t|→,;，；-–—")
+    inp = _drop_arrow(value[: match.start()]).rstrip(" \t|→,;，；-–—")
     out = Field(OUTPUT, [value[_value_start(value, match.end()) :]], False)
     return [Field(INPUT, [inp], found.opens), out]
