@@ -1,8 +1,8 @@
 """Answer formats of today's chat models, read through the CLI: the figures of issue 19.
 
 Runs `selfinstruct run --backend openai` against the stub endpoint scripted with the
-answer-format fixtures (tests/fixtures/answers; inline-thinking answers are left out until the
-backend separates reasoning), once per language, and prints per stage and format: the share of
+answer-format fixtures (tests/fixtures/answers, thinking ones included: inline and in the
+reasoning fields), once per language, and prints per stage and format: the share of
 real instructions that reached the pool, of labels, instances and scores read right, and the
 instances invented; plus the parsers alone over every fixture, reasoning ones included (their
 answer part).
