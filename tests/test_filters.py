@@ -4,7 +4,6 @@ import pytest
 
 from selfinstruct.errors import ConfigError
 from selfinstruct.stages.bootstrap.filters import (
-    ALPACA_EXTRA_BLACKLIST,
     PAPER_BLACKLIST,
     FilterConfig,
     InstructionFilter,
@@ -72,7 +71,7 @@ def test_strict_start_is_the_originals_first_character_rule() -> None:
 
 
 def test_blacklist_is_configurable() -> None:
-    stricter = InstructionFilter(FilterConfig(blacklist=PAPER_BLACKLIST + ALPACA_EXTRA_BLACKLIST))
+    stricter = InstructionFilter(FilterConfig(blacklist=(*PAPER_BLACKLIST, "music")))
     text = "Compose a short piece of music for a birthday."
     assert en(text) is None
     assert stricter(text) == "blacklisted_keyword"

@@ -22,7 +22,7 @@ from selfinstruct import JudgeRecord, bootstrap, classify, generate_instances, j
 from selfinstruct.cli import main
 from selfinstruct.runtime.rundir import RunDir
 from selfinstruct.stages.bootstrap.echo import EchoFilter
-from selfinstruct.stages.judge.scores import Scores, parse_scores
+from selfinstruct.stages.judge.scores import JudgeScores, parse_scores
 from selfinstruct.templates import load_template
 
 # --- reading scores ------------------------------------------------------------------------
@@ -59,12 +59,12 @@ def test_parse_scores_reads_what_small_models_write(answer: str, expected: tuple
 @given(texts)
 def test_parse_scores_is_total_and_a_clear_answer_wins(text: str) -> None:
     scores = parse_scores(text)
-    assert isinstance(scores, Scores)
+    assert isinstance(scores, JudgeScores)
     for value in (scores.correctness, scores.helpfulness):
         assert value is None or 1 <= value <= 5
     assert parse_scores(text) == scores
-    assert parse_scores(f"Correctness: 2\nHelpfulness: 5\n{text}") == Scores(2, 5)
-    assert parse_scores(f"**正确性**：3分\n**有用性**：1分\n{text}") == Scores(3, 1)
+    assert parse_scores(f"Correctness: 2\nHelpfulness: 5\n{text}") == JudgeScores(2, 5)
+    assert parse_scores(f"**正确性**：3分\n**有用性**：1分\n{text}") == JudgeScores(3, 1)
 
 
 SCORE_INPUTS: dict[str, Callable[[int], str]] = {

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import RunConfig, make_config
+from .config import RunConfig
 from .llm.base import Backend
 from .llm.factory import backend_from_config
 from .runtime.estimate import Estimate, project
-from .runtime.state import RunState, SeedSource, open_run
+from .runtime.records import SeedTask
+from .runtime.state import RunState, SeedSource, call_config, open_run
 from .stages.bootstrap.result import BootstrapResult, shortfall
 from .stages.bootstrap.stage import run_stage as bootstrap_stage
 from .stages.classify.stage import ClassifyResult
@@ -111,9 +112,9 @@ def estimate(
     The pilot runs every stage in a scratch directory (the run directory is not touched) with
     the run's own settings; prices come from `price_input` / `price_output`.
     """
-    config = _estimate_config(seeds, num_instructions, options)
+    config, in_memory = call_config(seeds, None, num_instructions=num_instructions, **options)
     backend = backend or backend_from_config(config.backend)
-    return run_sync(_estimate(config, seeds, backend, pilot), backend)
+    return run_sync(_estimate(config, in_memory, backend, pilot), backend)
 
 
 async def aestimate(
@@ -125,25 +126,15 @@ async def aestimate(
     **options: Any,
 ) -> Estimate:
     """`estimate` for callers who own the event loop."""
-    config = _estimate_config(seeds, num_instructions, options)
-    return await _estimate(config, seeds, backend or backend_from_config(config.backend), pilot)
+    config, in_memory = call_config(seeds, None, num_instructions=num_instructions, **options)
+    return await _estimate(config, in_memory, backend or backend_from_config(config.backend), pilot)
 
 
-def _estimate_config(
-    seeds: Any, num_instructions: int | None, options: dict[str, Any]
-) -> RunConfig:
-    base = seeds if isinstance(seeds, RunConfig) else None
-    if isinstance(seeds, str | Path):
-        options["seeds"] = str(seeds)
-    if num_instructions is not None:
-        options["num_instructions"] = num_instructions
-    return make_config(base, **{k: v for k, v in options.items() if v is not None})
-
-
-async def _estimate(config: RunConfig, seeds: Any, backend: Backend, pilot: int) -> Estimate:
+async def _estimate(
+    config: RunConfig, in_memory: list[SeedTask] | None, backend: Backend, pilot: int
+) -> Estimate:
     import tempfile
 
-    in_memory = None if seeds is None or isinstance(seeds, str | Path | RunConfig) else seeds
     with tempfile.TemporaryDirectory(prefix="selfinstruct-pilot-") as scratch:
         trial = config.updated(
             out=scratch, num_instructions=pilot, patience=4 * pilot, token_budget=None,

@@ -21,9 +21,6 @@ from ..errors import ConfigError
 from ..finetune.config import FLAG_GROUPS, FinetuneConfig, FinetuneFiles
 from .options import add_fields
 
-RUN_KEYS = tuple(FinetuneFiles.model_fields)
-"""Options of the command that are not FinetuneConfig fields (data, val_data, model, output)."""
-
 MODELS: tuple[type[BaseModel], ...] = (FinetuneFiles, FinetuneConfig)
 
 

@@ -81,11 +81,6 @@ def validate_row(
         raise error(str(path), line, field, err["msg"]) from None
 
 
-def count_lines(path: str | Path) -> int:
-    """Number of whole, non-blank lines."""
-    return sum(1 for _ in iter_jsonl(path))
-
-
 class JsonlWriter:
     """Appends JSON objects one per line; each `write_many` is flushed (and fsynced) whole, so a
     crash loses at most the batch being written and never leaves a torn line for the next run."""

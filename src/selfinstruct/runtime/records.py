@@ -92,15 +92,6 @@ class Rejection(_Record):
     unwrapped: bool = Field(False, description="read without the model's decoration")
 
 
-class TaskInstances(_Record):
-    """The instances generated for one instruction, after filtering."""
-
-    instruction: str
-    is_classification: bool
-    instances: list[Instance]
-    source: str = "machine"
-
-
 class AlpacaExample(_Record):
     """One row of Alpaca-style training data."""
 

@@ -8,10 +8,12 @@ records the settings each stage started with; `stats.json` holds one section per
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from ..errors import DataError
 from ..text.redact import redact_url
@@ -24,6 +26,9 @@ from .records import (
     MachineInstruction,
     Rejection,
 )
+
+R = TypeVar("R", bound=BaseModel)
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -111,31 +116,21 @@ class RunDir:
 
     def read_labels(self) -> dict[str, ClassificationRecord]:
         """Classification verdicts by instruction (the first line of an instruction wins)."""
-        rows: dict[str, ClassificationRecord] = {}
-        for row in read_jsonl(self.classification, ClassificationRecord):
-            rows.setdefault(row.instruction, row)
-        return rows
+        return first_by_key(self.classification, ClassificationRecord, lambda row: row.instruction)
 
     def read_instance_tasks(self) -> dict[str, InstancesRecord]:
         """Instance-generation results by instruction (the first line of an instruction wins)."""
-        rows: dict[str, InstancesRecord] = {}
-        for row in read_jsonl(self.instances, InstancesRecord):
-            rows.setdefault(row.instruction, row)
-        return rows
+        return first_by_key(self.instances, InstancesRecord, lambda row: row.instruction)
 
     def read_hard_cases(self) -> dict[str, HardCasesRecord]:
         """Answers to the hard-case requests by instruction (the first line of each wins)."""
-        rows: dict[str, HardCasesRecord] = {}
-        for row in read_jsonl(self.instances_hard, HardCasesRecord):
-            rows.setdefault(row.instruction, row)
-        return rows
+        return first_by_key(self.instances_hard, HardCasesRecord, lambda row: row.instruction)
 
     def read_judgements(self) -> dict[tuple[str, int], JudgeRecord]:
         """Judge scores by (instruction, instance position); the first line of each wins."""
-        rows: dict[tuple[str, int], JudgeRecord] = {}
-        for row in read_jsonl(self.judgements, JudgeRecord):
-            rows.setdefault((row.instruction, row.instance), row)
-        return rows
+        return first_by_key(
+            self.judgements, JudgeRecord, lambda row: (row.instruction, row.instance)
+        )
 
     def read_usage(self, stage: str) -> dict[str, Any]:
         """Tokens, requests and time a stage has spent over every invocation, from the ledger."""
@@ -175,6 +170,15 @@ class RunDir:
         stats = _read_json(self.stats)
         stats[stage] = stage_stats
         write_json_atomic(self.stats, stats)
+
+
+def first_by_key(path: Path, model: type[R], key: Callable[[R], K]) -> dict[K, R]:
+    """The records of a stage's JSONL file by `key`; the first line of each key wins, so a
+    line appended again later never replaces the one the stage already acted on."""
+    rows: dict[K, R] = {}
+    for row in read_jsonl(path, model):
+        rows.setdefault(key(row), row)
+    return rows
 
 
 def add_usage(total: dict[str, Any], line: dict[str, Any]) -> None:

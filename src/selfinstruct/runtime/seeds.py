@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from ..errors import SeedError
-from .jsonl import iter_jsonl
+from .jsonl import iter_jsonl, validate_row
 from .records import Instance, SeedTask
 
 BUNDLED = ("en", "zh")
@@ -61,7 +61,7 @@ def load_seeds(source: str | Path) -> list[SeedTask]:
     if all("instances" not in row for _, row in rows):
         tasks = _alpaca_tasks(path, rows)
     else:
-        tasks = [_seed_task(path, line, row) for line, row in rows]
+        tasks = [validate_row(SeedTask, row, path, line, SeedError) for line, row in rows]
     _check_unique_ids(path, tasks, [line for line, _ in rows] if len(rows) == len(tasks) else None)
     return tasks
 
@@ -123,34 +123,15 @@ def _json_array_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any
         pos = end
 
 
-def _first_error(exc: ValidationError) -> tuple[str, str]:
-    err = exc.errors()[0]
-    field = ".".join(str(p) for p in err["loc"]) or None
-    return field or "", err["msg"]
-
-
-def _seed_task(path: Path, line: int, row: dict[str, Any]) -> SeedTask:
-    try:
-        return SeedTask.model_validate(row)
-    except ValidationError as exc:
-        field, msg = _first_error(exc)
-        raise SeedError(str(path), line, field, msg) from None
-
-
 def _alpaca_tasks(path: Path, rows: list[tuple[int, dict[str, Any]]]) -> list[SeedTask]:
     """Group Alpaca rows by instruction into seed tasks (one instance per row)."""
     by_instruction: dict[str, SeedTask] = {}
     for line, row in rows:
-        try:
-            example = Instance.model_validate(
-                {"input": row.get("input", ""), "output": row.get("output")}
-            )
-            instruction = row.get("instruction")
-            if not isinstance(instruction, str) or not instruction.strip():
-                raise SeedError(str(path), line, "instruction", "must be a non-empty string")
-        except ValidationError as exc:
-            field, msg = _first_error(exc)
-            raise SeedError(str(path), line, field, msg) from None
+        fields = {"input": row.get("input", ""), "output": row.get("output")}
+        example = validate_row(Instance, fields, path, line, SeedError)
+        instruction = row.get("instruction")
+        if not isinstance(instruction, str) or not instruction.strip():
+            raise SeedError(str(path), line, "instruction", "must be a non-empty string")
         try:
             label = _BOOL.validate_python(row.get("is_classification", False))
         except ValidationError:

@@ -225,7 +225,14 @@ def text_digest(text: str) -> str:
 def open_run(
     seeds: SeedSource | RunConfig | None, out_dir: str | Path | None, **options: Any
 ) -> RunState:
-    """The RunState of a call such as `bootstrap("en", "runs/x", 100, threshold=0.6)`.
+    """The RunState of a call such as `bootstrap("en", "runs/x", 100, threshold=0.6)`."""
+    return RunState.open(*call_config(seeds, out_dir, **options))
+
+
+def call_config(
+    seeds: SeedSource | RunConfig | None, out_dir: str | Path | None, **options: Any
+) -> tuple[RunConfig, list[SeedTask] | None]:
+    """The RunConfig of an API call, and its seed tasks when they were passed in memory.
 
     `seeds` may be a RunConfig (its options, with `options` on top), seed tasks in memory, a
     bundled set name or a seed file; options left as None count as not given.
@@ -237,7 +244,7 @@ def open_run(
     if out_dir is not None:
         options["out"] = out_dir
     given = {k: v for k, v in options.items() if v is not None}
-    return RunState.open(make_config(config, **given), in_memory)
+    return make_config(config, **given), in_memory
 
 
 def open_dir(out_dir: str | Path | RunConfig | None, **options: Any) -> RunState:

@@ -18,7 +18,6 @@ PAPER_BLACKLIST = (
     "image", "images", "graph", "graphs", "picture", "pictures",
     "file", "files", "map", "maps", "draw", "plot", "go to",
 )  # fmt: skip
-ALPACA_EXTRA_BLACKLIST = ("video", "audio", "music", "flowchart", "diagram")
 ZH_BLACKLIST = (
     "图片", "图像", "照片", "图表", "画图", "作图", "绘图", "绘制", "地图",
     "文件", "视频", "音频", "流程图", "前往",

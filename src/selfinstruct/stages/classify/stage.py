@@ -19,7 +19,7 @@ from ...config import RunConfig
 from ...errors import ConfigError
 from ...llm.base import Backend, ChatMessage, Completion, GenerationParams, Prompt
 from ...llm.reasoning import cut_while_thinking
-from ...runtime.owned_backend import owned_backend
+from ...runtime.owned_backend import run_opened
 from ...runtime.records import ClassificationRecord, MachineInstruction, SeedTask, clip
 from ...runtime.runner import Outcome, run_model_stage
 from ...runtime.state import RunState, open_dir, text_digest
@@ -148,9 +148,7 @@ async def aclassify(
     out_dir: str | Path | RunConfig | None = None, backend: Backend | None = None, **options: Any
 ) -> ClassifyResult:
     """`classify` for callers who own the event loop."""
-    with open_dir(out_dir, **options) as state:
-        async with owned_backend(backend, state.config.backend) as chosen:
-            return await run_stage(state, chosen)
+    return await run_opened(open_dir(out_dir, **options), backend, run_stage)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Any
 from ...config import RunConfig
 from ...errors import DataError
 from ...llm.base import Backend
-from ...runtime.owned_backend import owned_backend
+from ...runtime.owned_backend import run_opened
 from ...runtime.runner import run_model_stage
 from ...runtime.state import RunState, open_dir
 from ...sync import run_sync
@@ -53,9 +53,7 @@ async def agenerate_instances(
     out_dir: str | Path | RunConfig | None = None, backend: Backend | None = None, **options: Any
 ) -> InstancesResult:
     """`generate_instances` for callers who own the event loop."""
-    with open_dir(out_dir, **options) as state:
-        async with owned_backend(backend, state.config.backend) as chosen:
-            return await run_stage(state, chosen)
+    return await run_opened(open_dir(out_dir, **options), backend, run_stage)
 
 
 def task_labels(state: RunState) -> dict[str, bool]:

@@ -46,7 +46,7 @@ _TOKEN = re.compile(
 
 
 @dataclass(frozen=True)
-class Scores:
+class JudgeScores:
     """The two scores read from one answer; None where it gave none."""
 
     correctness: int | None = None
@@ -60,7 +60,7 @@ class Scores:
         return min(self.correctness, self.helpfulness)
 
 
-def parse_scores(text: str) -> Scores:
+def parse_scores(text: str) -> JudgeScores:
     """Correctness and helpfulness, 1-5 each, from a judge's answer; see the module docstring."""
     if "{" in text:
         scores = _from_json(read_json(text))
@@ -88,10 +88,10 @@ def parse_scores(text: str) -> Scores:
             found[name] = loose.pop(0)
     if not labelled and len(found) == 1:  # one overall number
         found[HELPFULNESS] = found[CORRECTNESS]
-    return Scores(found.get(CORRECTNESS), found.get(HELPFULNESS))
+    return JudgeScores(found.get(CORRECTNESS), found.get(HELPFULNESS))
 
 
-def _from_json(value: Any) -> Scores | None:
+def _from_json(value: Any) -> JudgeScores | None:
     """Both scores of a JSON answer (`{"correctness": 4, "helpfulness": 5}`, perhaps nested)."""
     if not isinstance(value, dict):
         return None
@@ -107,7 +107,7 @@ def _from_json(value: Any) -> Scores | None:
                 found.setdefault(name, number)
     if len(found) < 2:
         return None  # not both in JSON fields: the text reading decides
-    return Scores(found[CORRECTNESS], found[HELPFULNESS])
+    return JudgeScores(found[CORRECTNESS], found[HELPFULNESS])
 
 
 def _score_of(item: Any) -> int | None:
@@ -125,7 +125,7 @@ def _score_of(item: Any) -> int | None:
 _SCORE_KEYS = {"correctness": ("correctness", "正确性"), "helpfulness": ("helpfulness", "有用性")}
 
 
-def scores_from_json(text: str) -> Scores | None:
+def scores_from_json(text: str) -> JudgeScores | None:
     """Correctness and helpfulness (whole numbers 1-5) of a JSON answer; None without either."""
     value = read_json(text)
     if not isinstance(value, dict):
@@ -133,7 +133,7 @@ def scores_from_json(text: str) -> Scores | None:
     found = {name: _score(value, keys) for name, keys in _SCORE_KEYS.items()}
     if all(v is None for v in found.values()):
         return None
-    return Scores(found["correctness"], found["helpfulness"])
+    return JudgeScores(found["correctness"], found["helpfulness"])
 
 
 def _score(value: dict[str, Any], keys: tuple[str, ...]) -> int | None:

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ...config import RunConfig
 from ...llm.base import Backend, Completion, GenerationParams, Prompt
 from ...llm.reasoning import cut_while_thinking
-from ...runtime.owned_backend import owned_backend
+from ...runtime.owned_backend import run_opened
 from ...runtime.records import JudgeRecord, clip
 from ...runtime.runner import Outcome, run_model_stage
 from ...runtime.state import RunState, open_dir, text_digest
@@ -69,16 +70,10 @@ async def ajudge(
     **options: Any,
 ) -> JudgeResult:
     """`judge` for callers who own the event loop."""
-    items: list[Item] | None = None
-    if data is not None:
-        state, items = open_data(out_dir, data, **options)
-    else:
-        state = open_dir(out_dir, **options)
-    with state:
-        async with owned_backend(backend, state.config.backend) as chosen:
-            if items is None:
-                return await run_stage(state, chosen)
-            return await judge_items(state, chosen, items)
+    if data is None:
+        return await run_opened(open_dir(out_dir, **options), backend, run_stage)
+    state, items = open_data(out_dir, data, **options)
+    return await run_opened(state, backend, partial(judge_items, items=items))
 
 
 @dataclass(frozen=True)
