@@ -1,6 +1,6 @@
 """The instances stage through one driver vs on Ray: requests/s and CPU per request, side by side.
 
-Starts `--endpoints` local OpenAI-compatible stubs (`tests/openai_stub.py`, as benchmarks/fleet.py
+Starts `--endpoints` local OpenAI-compatible stubs (`selfinstruct.testing.openai_stub`, as benchmarks/fleet.py
 does: separate processes, `--latency` plus up to `--jitter` seconds per answer), makes a run
 directory of `--instructions` machine instructions and classifies them (untimed), then runs the
 real command `selfinstruct instances` on copies of it: plain with K in flight, plain with W*K in

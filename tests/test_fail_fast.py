@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-from openai_stub import Fault, StubServer
 
 import selfinstruct
 from selfinstruct.cli import main
@@ -22,6 +21,7 @@ from selfinstruct.errors import ConfigError
 from selfinstruct.llm.base import GenerationParams, complete
 from selfinstruct.llm.failures import dropped
 from selfinstruct.llm.openai_backend import OpenAIBackend
+from selfinstruct.testing.openai_stub import Fault, StubServer
 
 FAST = {"backoff": (0.01, 0.05), "cooldown": (0.05, 0.1), "server": "openai"}
 

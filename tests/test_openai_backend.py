@@ -16,12 +16,12 @@ import httpx2
 import openai
 import pytest
 from llama_server import LlamaServer, free_port
-from openai_stub import Fault, StubServer
 
 from selfinstruct.errors import BackendError, ConfigError
 from selfinstruct.llm.base import Completion, GenerationParams, Prompt, complete
 from selfinstruct.llm.fleet import Fleet, parse_base_urls
 from selfinstruct.llm.openai_backend import OpenAIBackend
+from selfinstruct.testing.openai_stub import Fault, StubServer
 
 FAST = {"backoff": (0.001, 0.01), "cooldown": (0.05, 0.1), "server": "openai"}
 """Retry and cooldown timings that keep the failure tests quick."""

@@ -16,12 +16,12 @@ from typing import Any
 import datasets
 import pytest
 from fakes import FakeBackend, prompt_text
-from openai_stub import StubServer
 
 from selfinstruct.cli import main
 from selfinstruct.llm.base import GenerationParams, Prompt
 from selfinstruct.pipeline import run
 from selfinstruct.runtime.rundir import RunDir
+from selfinstruct.testing.openai_stub import StubServer
 
 WORDS = [
     "lamp",

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 from conftest import require_all
-from openai_stub import StubServer
 
 from selfinstruct.runtime.jsonl import JsonlWriter
 from selfinstruct.runtime.ray_executor import ACTOR_PREFIX
@@ -26,6 +25,7 @@ from selfinstruct.runtime.rundir import RunDir
 from selfinstruct.stages.classify.stage import classify
 from selfinstruct.stages.instances.stage import generate_instances
 from selfinstruct.stages.judge.stage import judge
+from selfinstruct.testing.openai_stub import StubServer
 
 ray = __import__("ray") if require_all() else pytest.importorskip("ray")  # the [ray] extra
 

@@ -4,7 +4,7 @@ The answers are written in the shapes real servers send: Qwen3/QwQ/DeepSeek-R1 t
 inline `<think>` block (no reasoning parser), a bare `</think>` (the chat template opened the
 block), a block cut off by max_tokens, gpt-oss's harmony channels, and the `reasoning` /
 `reasoning_content` message fields with `usage.completion_tokens_details.reasoning_tokens`. The
-backend tests go over HTTP to the stub playing a reasoning model (`openai_stub.Thinking`),
+backend tests go over HTTP to the stub playing a reasoning model (`selfinstruct.testing.openai_stub.Thinking`),
 including OpenAI's refusals of `max_tokens` and sampling parameters.
 """
 
@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from openai_stub import Fault, StubServer, Thinking
 
 from selfinstruct.errors import BackendError
 from selfinstruct.llm.base import Completion, GenerationParams, complete
@@ -32,6 +31,7 @@ from selfinstruct.llm.request_shape import (
     thinking_model,
 )
 from selfinstruct.llm.responses import parse_completion
+from selfinstruct.testing.openai_stub import Fault, StubServer, Thinking
 
 DRAFT = "Okay, the user wants tasks.\n1. Something like a poem about the sea.\n2. Maybe arithmetic."
 LIST = "1. Write a haiku about the first snow.\n2. Explain why the sky appears blue."

@@ -1,6 +1,6 @@
 """A whole run against a thinking model, through the CLI: no thinking in the data, unless kept.
 
-The endpoint is the stub playing a reasoning model (`openai_stub.Thinking`) that answers every
+The endpoint is the stub playing a reasoning model (`selfinstruct.testing.openai_stub.Thinking`) that answers every
 stage (bootstrap, classify, instances, judge) like a cooperative model, after thinking drafts
 that would mislead every parser if read as the answer (numbered drafts, a contrary label, draft
 instances, low scores). The thinking arrives inline, as a template-opened block, and in the
@@ -20,13 +20,13 @@ from typing import Any
 import datasets
 import pytest
 from fakes import prompt_text
-from openai_stub import StubServer, Thinking
 from test_pipeline import respond
 
 from selfinstruct.cli import main
 from selfinstruct.llm.base import Prompt
 from selfinstruct.reporting.data import collect
 from selfinstruct.stages.classify.stage import CHAT_MAX_TOKENS
+from selfinstruct.testing.openai_stub import StubServer, Thinking
 
 MARK = "zorblat"
 """A word that appears in the thinking only: no file of a run may hold it (unless kept)."""

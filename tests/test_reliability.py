@@ -1,7 +1,7 @@
 """A run's edges: server faults end in a completed run or one line, local errors in one line,
 signals in a clean stop; settings, tokens and data survive whatever happened.
 
-Faults come from a local OpenAI-compatible server (tests/openai_stub.py); the command runs as
+Faults come from a local OpenAI-compatible server (selfinstruct.testing.openai_stub); the command runs as
 users run it, in-process through `selfinstruct.cli.main` or as a child process for signals,
 resource limits and file permissions.
 """
@@ -23,7 +23,6 @@ from pathlib import Path
 import psutil
 import pytest
 from fakes import FakeBackend, unscored
-from openai_stub import Fault, StubServer
 from test_bootstrap import task_line
 from test_pipeline import respond, scripted_server
 
@@ -32,6 +31,7 @@ from selfinstruct.cli import main
 from selfinstruct.runtime.jsonl import encode_line, read_jsonl
 from selfinstruct.runtime.records import MachineInstruction
 from selfinstruct.runtime.rundir import RunDir
+from selfinstruct.testing.openai_stub import Fault, StubServer
 
 TESTS = Path(__file__).parent
 CHILD = (

@@ -17,11 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from openai_stub import StubServer
 
 from selfinstruct.cli import main
 from selfinstruct.runtime.jsonl import read_jsonl
 from selfinstruct.runtime.lock import LOCK_NAME, STALE_AFTER
+from selfinstruct.testing.openai_stub import StubServer
 
 CHILD = (
     "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "

@@ -20,6 +20,7 @@ bootstraps against them).
 
     python -m selfinstruct.testing.openai_stub --port 8000 --latency 0.2  # prints its URL
     python -m selfinstruct.testing.openai_stub --count 4 --diverse --record r.jsonl  # 4 URLs
+    proc = spawn(["--count", "4"], stdout=subprocess.PIPE)  # the same, from a benchmark
 """
 
 from __future__ import annotations
@@ -27,8 +28,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
+import subprocess
 import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from selfinstruct.testing.faults import Fault, Window, random_faults
 from selfinstruct.testing.handler import Recorded
@@ -46,8 +52,11 @@ __all__ = [
     "main",
     "next_number",
     "random_faults",
+    "spawn",
     "task_list",
 ]
+
+MODULE = "selfinstruct.testing.openai_stub"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -119,6 +128,19 @@ def main(argv: list[str] | None = None) -> None:
             journal.close()
     for stub in stubs:
         print(f"requests={stub.count} peak_in_flight={stub.peak_in_flight}", file=sys.stderr)
+
+
+def spawn(args: Sequence[str], **popen: Any) -> subprocess.Popen[str]:
+    """Run this command line in a child process (text mode) on the sources imported here.
+
+    The folder holding this `selfinstruct` goes first on the child's PYTHONPATH, so a checkout
+    run from its `src/` serves its own stub, whatever the environment has installed.
+    """
+    source = str(Path(__file__).resolve().parents[2])
+    env = dict(popen.pop("env", None) or os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([source, *filter(None, [env.get("PYTHONPATH")])])
+    command = [sys.executable, "-m", MODULE, *args]
+    return subprocess.Popen(command, env=env, text=True, **popen)
 
 
 if __name__ == "__main__":
