@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeBackend, prompt_text
+from fuzz import ADVERSARIAL, FUZZ, SLACK_MS_PER_KB, texts
 from hypothesis import given
 from llama_server import LlamaServer
-from test_parsers_fuzz import ADVERSARIAL, FUZZ, SLACK_MS_PER_KB, texts
-from test_pipeline import respond
+from scripted import respond
 
 from selfinstruct import JudgeRecord, bootstrap, classify, generate_instances, judge, run
 from selfinstruct.cli import main

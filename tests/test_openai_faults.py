@@ -41,14 +41,6 @@ COMPLETION_PROMPT = (
 )
 
 
-@pytest.fixture
-def stubs() -> Iterator[list[StubServer]]:
-    servers: list[StubServer] = []
-    yield servers
-    for server in servers:
-        server.stop()
-
-
 def stub(stubs: list[StubServer], *faults: Fault, **kwargs: Any) -> StubServer:
     stubs.append(StubServer(faults=faults, **kwargs).start())
     return stubs[-1]

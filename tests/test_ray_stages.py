@@ -11,7 +11,6 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,21 +33,6 @@ TASKS = [
     "Write a haiku about rain on a tin roof.",
     "Is the number 91 a prime number?",
 ]
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    """A local Ray cluster of two CPUs for this module (the stages join it with ray=local)."""
-    src = str(Path(__file__).resolve().parents[1] / "src")
-    tests = str(Path(__file__).resolve().parent)
-    env = {"PYTHONPATH": os.pathsep.join([src, tests, os.environ.get("PYTHONPATH", "")])}
-    ray.init(
-        num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env}
-    )
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
 
 
 def new_run(root: Path, tasks: list[str]) -> Path:

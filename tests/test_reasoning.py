@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -139,14 +138,6 @@ def test_model_names(model: str, openai: bool, thinks: bool, effort: str) -> Non
 
 
 # ---------------------------------------------------------------- over HTTP, to the stub
-
-
-@pytest.fixture
-def stubs() -> Iterator[list[StubServer]]:
-    servers: list[StubServer] = []
-    yield servers
-    for server in servers:
-        server.stop()
 
 
 def serve(stubs: list[StubServer], thinking: Thinking, **kwargs: Any) -> StubServer:

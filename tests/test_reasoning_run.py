@@ -20,7 +20,7 @@ from typing import Any
 import datasets
 import pytest
 from fakes import prompt_text
-from test_pipeline import respond
+from scripted import respond
 
 from selfinstruct.cli import main
 from selfinstruct.llm.base import Prompt

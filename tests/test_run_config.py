@@ -9,7 +9,7 @@ import typing
 from pathlib import Path
 
 import pytest
-from test_pipeline import respond, scripted_server
+from scripted import respond, scripted_server
 
 import selfinstruct
 from selfinstruct import ConfigError, RunConfig
