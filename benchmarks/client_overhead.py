@@ -1,11 +1,11 @@
 """CPU per request: OpenAIBackend vs a bare AsyncOpenAI client, against the local stub server.
 
-Starts `selfinstruct.testing.openai_stub` as a separate process (so its CPU is not ours), then sends the same
-chat requests K at a time (a) through a bare `openai.AsyncOpenAI` client's
+Starts `selfinstruct.testing.openai_stub` as a separate process (so its CPU is not ours), then
+sends the same chat requests K at a time (a) through a bare `openai.AsyncOpenAI` client's
 `chat.completions.create` behind a semaphore and (b) through `OpenAIBackend.acomplete` with
 `max_concurrency=K`, alternating which goes first over the rounds. For each it prints this
-process's CPU time per request (`time.process_time`, all threads) and requests/s, then the
-medians and the ratio ours / bare (below 1: ours spends less CPU per request).
+process's CPU time per request (`time.process_time`, all threads) and requests/s, then the medians
+and the ratio ours / bare (below 1: ours spends less CPU per request).
 
     python benchmarks/client_overhead.py                      # 1,000 requests, 32 in flight
     python benchmarks/client_overhead.py --requests 2000 --rounds 6 --latency 0.05

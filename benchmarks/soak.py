@@ -1,15 +1,15 @@
 """Soak: a whole `selfinstruct run` under transient faults and repeated SIGKILLs, checked on disk.
 
-Starts local stub endpoints (`selfinstruct.testing.openai_stub`, 127.0.0.1 only, `--diverse` task lists)
-that misbehave on `--fault-share` of the requests (429 with Retry-After, 500/503, connection
+Starts local stub endpoints (`selfinstruct.testing.openai_stub`, 127.0.0.1 only, `--diverse` task
+lists) that misbehave on `--fault-share` of the requests (429 with Retry-After, 500/503, connection
 resets, truncated bodies, stalls), then runs the real command, `selfinstruct run --out DIR
---num-instructions N`, in a child process, SIGKILLs it every `--kill-every` seconds and starts
-the same command again, until it exits by itself. After every kill it checks the run directory:
-every JSONL line parses (none torn), the pool's indexes are unique and contiguous, no record is
-duplicated, and every record that was on disk before the previous kill is still there,
-unchanged. At the end it prints requests sent (the stubs' count) and answered (the ledger),
-kills survived, records lost/duplicated/torn, the funnel identities of stats.json, and the
-command's peak RSS over time (psutil, children included).
+--num-instructions N`, in a child process, SIGKILLs it every `--kill-every` seconds and starts the
+same command again, until it exits by itself. After every kill it checks the run directory: every
+JSONL line parses (none torn), the pool's indexes are unique and contiguous, no record is
+duplicated, and every record that was on disk before the previous kill is still there, unchanged.
+At the end it prints requests sent (the stubs' count) and answered (the ledger), kills survived,
+records lost/duplicated/torn, the funnel identities of stats.json, and the command's peak RSS over
+time (psutil, children included).
 
     python benchmarks/soak.py                                  # 10,000 instructions
     python benchmarks/soak.py --num-instructions 500 --kill-every 8 --max-kills 2

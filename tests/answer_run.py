@@ -1,10 +1,11 @@
 """A whole CLI run against a stub endpoint that answers every stage with the answer-format fixtures.
 
-The stub (selfinstruct.testing.openai_stub.StubServer) is scripted per prompt kind: bootstrap requests get the
-bootstrap fixtures of the run's language in turn; a classify, instances or judge request gets
-the fixture chosen for the instruction it names (instances: one of the label the instruction
-was given). `measure` then compares the run directory with what each served fixture must give,
-per format: real instructions in the pool, labels and instances read right, instances invented.
+The stub (selfinstruct.testing.openai_stub.StubServer) is scripted per prompt kind: bootstrap
+requests get the bootstrap fixtures of the run's language in turn; a classify, instances or judge
+request gets the fixture chosen for the instruction it names (instances: one of the label the
+instruction was given). `measure` then compares the run directory with what each served fixture
+must give, per format: real instructions in the pool, labels and instances read right, instances
+invented.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Every fault a server can produce, against OpenAIBackend: retried, or one clear BackendError.
 
-All against the local stub (selfinstruct.testing.openai_stub) on 127.0.0.1: malformed and garbled bodies,
-dropped connections, Retry-After, backoff and its time budget, whole-request timeouts, the API
-key echoed back, and the adaptive per-endpoint concurrency. The stub's own behaviour comes first.
+All against the local stub (selfinstruct.testing.openai_stub) on 127.0.0.1: malformed and garbled
+bodies, dropped connections, Retry-After, backoff and its time budget, whole-request timeouts, the
+API key echoed back, and the adaptive per-endpoint concurrency. The stub's own behaviour comes
+first.
 """
 
 from __future__ import annotations

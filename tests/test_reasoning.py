@@ -1,11 +1,11 @@
 """Reasoning apart from the answer: the one reader, the response fields, and the OpenAI backend.
 
-The answers are written in the shapes real servers send: Qwen3/QwQ/DeepSeek-R1 text with an
-inline `<think>` block (no reasoning parser), a bare `</think>` (the chat template opened the
-block), a block cut off by max_tokens, gpt-oss's harmony channels, and the `reasoning` /
-`reasoning_content` message fields with `usage.completion_tokens_details.reasoning_tokens`. The
-backend tests go over HTTP to the stub playing a reasoning model (`selfinstruct.testing.openai_stub.Thinking`),
-including OpenAI's refusals of `max_tokens` and sampling parameters.
+The answers are written in the shapes real servers send: Qwen3/QwQ/DeepSeek-R1 text with an inline
+`<think>` block (no reasoning parser), a bare `</think>` (the chat template opened the block), a
+block cut off by max_tokens, gpt-oss's harmony channels, and the `reasoning` / `reasoning_content`
+message fields with `usage.completion_tokens_details.reasoning_tokens`. The backend tests go over
+HTTP to the stub playing a reasoning model (`selfinstruct.testing.openai_stub.Thinking`), including
+OpenAI's refusals of `max_tokens` and sampling parameters.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """A run's edges: server faults end in a completed run or one line, local errors in one line,
 signals in a clean stop; settings, tokens and data survive whatever happened.
 
-Faults come from a local OpenAI-compatible server (selfinstruct.testing.openai_stub); the command runs as
-users run it, in-process through `selfinstruct.cli.main` or as a child process for signals,
+Faults come from a local OpenAI-compatible server (selfinstruct.testing.openai_stub); the command
+runs as users run it, in-process through `selfinstruct.cli.main` or as a child process for signals,
 resource limits and file permissions.
 """
 
