@@ -18,12 +18,18 @@ from typing import Any
 import psutil
 import pytest
 from bootstrap_lists import run_bootstrap, task_lines
+from conftest import require_all
 from runs import read_lines
 
 from selfinstruct.runtime.rundir import RunDir
 from selfinstruct.stages.bootstrap import pool_scores_ray
 from selfinstruct.stages.bootstrap.pool_scores import Scores, score_pool
 from selfinstruct.stages.bootstrap.pool_scores_ray import RayScorer
+
+if require_all():
+    __import__("ray")  # CI: a missing [ray] extra fails the module
+else:
+    pytest.importorskip("ray")  # the [ray] extra: the module is skipped without it
 
 TASK_TITLE = "ray::score_part"
 """The process title of a Ray worker while it scores a span."""
