@@ -1,11 +1,11 @@
 """CPU per request: OpenAIBackend vs a bare AsyncOpenAI client, against the local stub server.
 
-Starts `tests/openai_stub.py` as a separate process (so its CPU is not ours), then sends the same
-chat requests K at a time (a) through a bare `openai.AsyncOpenAI` client's
+Starts `selfinstruct.testing.openai_stub` as a separate process (so its CPU is not ours), then
+sends the same chat requests K at a time (a) through a bare `openai.AsyncOpenAI` client's
 `chat.completions.create` behind a semaphore and (b) through `OpenAIBackend.acomplete` with
 `max_concurrency=K`, alternating which goes first over the rounds. For each it prints this
-process's CPU time per request (`time.process_time`, all threads) and requests/s, then the
-medians and the ratio ours / bare (below 1: ours spends less CPU per request).
+process's CPU time per request (`time.process_time`, all threads) and requests/s, then the medians
+and the ratio ours / bare (below 1: ours spends less CPU per request).
 
     python benchmarks/client_overhead.py                      # 1,000 requests, 32 in flight
     python benchmarks/client_overhead.py --requests 2000 --rounds 6 --latency 0.05
@@ -20,15 +20,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import openai
 
 from selfinstruct.llm.base import GenerationParams, Prompt
 from selfinstruct.llm.openai_backend import NO_KEY, OpenAIBackend
+from selfinstruct.testing.openai_stub import spawn
 
-STUB = Path(__file__).resolve().parent.parent / "tests" / "openai_stub.py"
 MODEL = "stub-model"
 MAX_TOKENS = 64
 
@@ -116,10 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--latency", type=float, default=0.05, help="the stub's seconds per request")
     ap.add_argument("--jitter", type=float, default=0.05, help="plus up to this many seconds")
     args = ap.parse_args(argv)
-    stub = subprocess.Popen(
-        [sys.executable, str(STUB), "--model", MODEL, "--latency", str(args.latency),
-         "--jitter", str(args.jitter)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    stub = spawn(
+        ["--model", MODEL, "--latency", str(args.latency), "--jitter", str(args.jitter)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         assert stub.stdout is not None

@@ -1,18 +1,18 @@
 """The bootstrap loop at fleet scale: requests/s, accepted/s, CPU per request, memory, vs bare.
 
-Starts N local OpenAI-compatible endpoints (`tests/openai_stub.py`, in separate processes so
-their CPU is not the loop's) that answer after `--latency` plus up to `--jitter` seconds with
-varied numbered task lists (`--diverse` names, so tens of thousands of tasks stand apart), and
-runs the real command, `selfinstruct bootstrap --base-url a,b,... --concurrency K
---num-instructions M`, in a child process. A thread samples the child's CPU time and RSS
-(psutil) and its progress (stats.json) every `--sample` seconds. The stubs journal every request;
-a bare `openai.AsyncOpenAI` client (one per endpoint, K in flight behind a semaphore) then
-replays exactly those requests, each to the endpoint that got it, in arrival order. Rounds
-alternate which side goes first. Printed per pass and as medians: requests/s (overall, from the
-first request to the end of the loop, and sustained, between 10% and 90% of the requests),
-accepted instructions/s, the loop process' CPU per request and share of a core, its RSS over the loop
-(start, middle, end, peak), the ratio ours / bare in requests/s, and the time the command then spends
-scoring the accepted instructions against the pool (stages/bootstrap/pool_scores.py), once the fleet is idle.
+Starts N local OpenAI-compatible endpoints (`selfinstruct.testing.openai_stub`, in separate
+processes so their CPU is not the loop's) that answer after `--latency` plus up to `--jitter`
+seconds with varied numbered task lists (`--diverse` names, so tens of thousands of tasks stand
+apart), and runs the real command, `selfinstruct bootstrap --base-url a,b,... --concurrency K
+--num-instructions M`, in a child process. A thread samples the child's CPU time and RSS (psutil)
+and its progress (stats.json) every `--sample` seconds. The stubs journal every request; a bare
+`openai.AsyncOpenAI` client (one per endpoint, K in flight behind a semaphore) then replays exactly
+those requests, each to the endpoint that got it, in arrival order. Rounds alternate which side
+goes first. Printed per pass and as medians: requests/s (overall, from the first request to the end
+of the loop, and sustained, between 10% and 90% of the requests), accepted instructions/s, the loop
+process' CPU per request and share of a core, its RSS over the loop (start, middle, end, peak), the
+ratio ours / bare in requests/s, and the time the command then spends scoring the accepted
+instructions against the pool (stages/bootstrap/pool_scores.py), once the fleet is idle.
 
     python benchmarks/fleet.py                 # 4 endpoints, 256 in flight, 10,000 instructions
     python benchmarks/fleet.py --endpoints 16 --concurrency 1000 --instructions 20000 \\
@@ -45,7 +45,8 @@ from typing import Any
 import openai
 import psutil
 
-STUB = Path(__file__).resolve().parent.parent / "tests" / "openai_stub.py"
+from selfinstruct.testing.openai_stub import spawn
+
 MODEL = "stub-model"
 NO_KEY = "sk-no-key"
 MB = 1024 * 1024
@@ -63,15 +64,13 @@ def endpoints(args: argparse.Namespace, journal_dir: Path) -> Iterator[list[str]
     try:
         for i, count in enumerate(counts):
             cmd = [
-                sys.executable, str(STUB), "--count", str(count), "--model", MODEL,
+                "--count", str(count), "--model", MODEL,
                 "--latency", str(args.latency), "--jitter", str(args.jitter),
                 "--seed", str(i), "--record", str(journal_dir / f"journal-{i}.jsonl"),
             ]  # fmt: skip
             if args.diverse:
                 cmd.append("--diverse")
-            procs.append(
-                subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-            )
+            procs.append(spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL))
         urls = []
         for proc, count in zip(procs, counts, strict=True):
             assert proc.stdout is not None

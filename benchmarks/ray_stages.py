@@ -1,15 +1,16 @@
 """The instances stage through one driver vs on Ray: requests/s and CPU per request, side by side.
 
-Starts `--endpoints` local OpenAI-compatible stubs (`tests/openai_stub.py`, as benchmarks/fleet.py
-does: separate processes, `--latency` plus up to `--jitter` seconds per answer), makes a run
-directory of `--instructions` machine instructions and classifies them (untimed), then runs the
-real command `selfinstruct instances` on copies of it: plain with K in flight, plain with W*K in
-flight (what the Ray run keeps in flight), and with `--ray local --ray-workers W` (a local Ray
-cluster started by the command; each worker keeps K in flight). A thread samples the CPU time of
-the command's whole process tree (the driver, and with Ray the workers, raylet and GCS) with
-psutil. Printed: wall time (with Ray's start), the stage's own time (usage.jsonl), requests/s
-over it (stats.json's request count), CPU milliseconds per request of the driver alone and of
-the whole tree (the Ray cluster's start included), and whether both runs wrote the same lines.
+Starts `--endpoints` local OpenAI-compatible stubs (`selfinstruct.testing.openai_stub`, as
+benchmarks/fleet.py does: separate processes, `--latency` plus up to `--jitter` seconds per
+answer), makes a run directory of `--instructions` machine instructions and classifies them
+(untimed), then runs the real command `selfinstruct instances` on copies of it: plain with K in
+flight, plain with W*K in flight (what the Ray run keeps in flight), and with `--ray local
+--ray-workers W` (a local Ray cluster started by the command; each worker keeps K in flight). A
+thread samples the CPU time of the command's whole process tree (the driver, and with Ray the
+workers, raylet and GCS) with psutil. Printed: wall time (with Ray's start), the stage's own time
+(usage.jsonl), requests/s over it (stats.json's request count), CPU milliseconds per request of the
+driver alone and of the whole tree (the Ray cluster's start included), and whether both runs wrote
+the same lines.
 
 Then the scoring pass after the bootstrap loop (stages/bootstrap/pool_scores.py) on a pool of
 `--scoring-pool` synthetic tasks, its second half scored in `--workers` spans: local processes

@@ -1,8 +1,9 @@
 """Retry timing against a local fault-injecting endpoint: Retry-After honoured, outages ridden out.
 
-Starts `tests/openai_stub.py` endpoints and prints: the wait before the next attempt after a 429
-with `Retry-After: 5` and a 503 with `Retry-After: 3`, and how a request fares through an outage
-of `--outage` seconds (refused connections, then 503s) with the default retry budget (180 s).
+Starts `selfinstruct.testing.openai_stub` endpoints and prints: the wait before the next attempt
+after a 429 with `Retry-After: 5` and a 503 with `Retry-After: 3`, and how a request fares
+through an outage of `--outage` seconds (refused connections, then 503s) with the default retry
+budget (180 s).
 
     python benchmarks/retry.py               # about 6 minutes: two 150 s outages
     python benchmarks/retry.py --outage 20   # a quick look
@@ -12,14 +13,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from openai_stub import Fault, StubServer
 
 from selfinstruct import Completion, GenerationParams, OpenAIBackend
+from selfinstruct.testing.openai_stub import Fault, StubServer
 
 
 def ask(backend: OpenAIBackend, prompts: list[str]) -> list[Completion]:

@@ -1,15 +1,15 @@
 """Soak: a whole `selfinstruct run` under transient faults and repeated SIGKILLs, checked on disk.
 
-Starts local stub endpoints (`tests/openai_stub.py`, 127.0.0.1 only, `--diverse` task lists)
-that misbehave on `--fault-share` of the requests (429 with Retry-After, 500/503, connection
+Starts local stub endpoints (`selfinstruct.testing.openai_stub`, 127.0.0.1 only, `--diverse` task
+lists) that misbehave on `--fault-share` of the requests (429 with Retry-After, 500/503, connection
 resets, truncated bodies, stalls), then runs the real command, `selfinstruct run --out DIR
---num-instructions N`, in a child process, SIGKILLs it every `--kill-every` seconds and starts
-the same command again, until it exits by itself. After every kill it checks the run directory:
-every JSONL line parses (none torn), the pool's indexes are unique and contiguous, no record is
-duplicated, and every record that was on disk before the previous kill is still there,
-unchanged. At the end it prints requests sent (the stubs' count) and answered (the ledger),
-kills survived, records lost/duplicated/torn, the funnel identities of stats.json, and the
-command's peak RSS over time (psutil, children included).
+--num-instructions N`, in a child process, SIGKILLs it every `--kill-every` seconds and starts the
+same command again, until it exits by itself. After every kill it checks the run directory: every
+JSONL line parses (none torn), the pool's indexes are unique and contiguous, no record is
+duplicated, and every record that was on disk before the previous kill is still there, unchanged.
+At the end it prints requests sent (the stubs' count) and answered (the ledger), kills survived,
+records lost/duplicated/torn, the funnel identities of stats.json, and the command's peak RSS over
+time (psutil, children included).
 
     python benchmarks/soak.py                                  # 10,000 instructions
     python benchmarks/soak.py --num-instructions 500 --kill-every 8 --max-kills 2
@@ -34,8 +34,9 @@ from typing import Any
 
 import psutil
 
-STUB = Path(__file__).resolve().parent.parent / "tests" / "openai_stub.py"
-SRC = STUB.parent.parent / "src"
+from selfinstruct.testing.openai_stub import random_faults, spawn
+
+SRC = Path(__file__).resolve().parent.parent / "src"
 MB = 1024 * 1024
 FAULT_MIX = {"429": 0.3, "503": 0.15, "500": 0.1, "reset": 0.15, "truncated": 0.2, "stall": 0.1}
 """How the faulty share of requests splits between kinds of fault."""
@@ -70,10 +71,7 @@ def fault_spec(args: argparse.Namespace) -> list[str]:
 
 def injected(args: argparse.Namespace, sent: int) -> Counter[str]:
     """The faults the stub sent among its first `sent` requests (its draw is seeded)."""
-    sys.path.insert(0, str(STUB.parent))
-    from openai_stub import _random_faults
-
-    pick = _random_faults(fault_spec(args), STUB_SEED)
+    pick = random_faults(fault_spec(args), STUB_SEED)
     counts: Counter[str] = Counter()
     for number in range(sent):
         fault = pick(number) if pick else None
@@ -84,12 +82,12 @@ def injected(args: argparse.Namespace, sent: int) -> Counter[str]:
 
 def stubs(args: argparse.Namespace) -> tuple[subprocess.Popen[str], list[str]]:
     """Start the fault-injecting endpoints in one process; their URLs."""
-    cmd = [sys.executable, str(STUB), "--count", str(args.endpoints), "--diverse",
+    cmd = ["--count", str(args.endpoints), "--diverse",
            "--latency", str(args.latency), "--jitter", str(args.jitter),
            "--seed", str(STUB_SEED)]  # fmt: skip
     for spec in fault_spec(args):
         cmd += ["--fault", spec]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None
     urls = [proc.stdout.readline().strip() for _ in range(args.endpoints)]
     if not all(u.startswith("http://127.0.0.1") for u in urls):

@@ -1,10 +1,11 @@
 """A whole CLI run against a stub endpoint that answers every stage with the answer-format fixtures.
 
-The stub (openai_stub.StubServer) is scripted per prompt kind: bootstrap requests get the
-bootstrap fixtures of the run's language in turn; a classify, instances or judge request gets
-the fixture chosen for the instruction it names (instances: one of the label the instruction
-was given). `measure` then compares the run directory with what each served fixture must give,
-per format: real instructions in the pool, labels and instances read right, instances invented.
+The stub (selfinstruct.testing.openai_stub.StubServer) is scripted per prompt kind: bootstrap
+requests get the bootstrap fixtures of the run's language in turn; a classify, instances or judge
+request gets the fixture chosen for the instruction it names (instances: one of the label the
+instruction was given). `measure` then compares the run directory with what each served fixture
+must give, per format: real instructions in the pool, labels and instances read right, instances
+invented.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from answer_fixtures import load, served
-from openai_stub import StubServer
 
 from selfinstruct.cli import main
+from selfinstruct.testing.openai_stub import StubServer
 
 _CLASSIFY_END = ("Classification task:", "是否分类任务：")
 _JUDGE_WORDS = ("Helpfulness", "有用性")

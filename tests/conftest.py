@@ -1,12 +1,18 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures: the llama.cpp server, the bundled model, stub servers, child
+processes and a local Ray cluster."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from llama_server import LlamaServer, start_server, unavailable_reason
+
+from selfinstruct.testing.openai_stub import StubServer
 
 
 def require_all() -> bool:
@@ -50,6 +56,44 @@ def local_model() -> str:
         if require_all():
             pytest.fail(f"the in-process model tests need torch, transformers and the model: {exc}")
         pytest.skip(str(exc))
+
+
+@pytest.fixture
+def children() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Child processes a test starts; all are killed afterwards, whatever happened."""
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        yield procs
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=30)
+
+
+@pytest.fixture
+def stubs() -> Iterator[list[StubServer]]:
+    """A list the test appends running stubs to; all are stopped afterwards."""
+    servers: list[StubServer] = []
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    """A local Ray cluster of two CPUs per module (the stages join it with ray=local)."""
+    ray = __import__("ray") if require_all() else pytest.importorskip("ray")  # the [ray] extra
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    tests = str(Path(__file__).resolve().parent)
+    env = {"PYTHONPATH": os.pathsep.join([src, tests, os.environ.get("PYTHONPATH", "")])}
+    ray.init(
+        num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env}
+    )
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -13,44 +13,14 @@ import re
 from pathlib import Path
 
 import pytest
+from bootstrap_lists import numbered_list, run_bootstrap
 from fakes import FakeBackend, prompt_text, unscored
 from rouge_score import rouge_scorer
+from runs import read_lines
 
 from selfinstruct import ConfigError, bootstrap, load_seeds
 from selfinstruct.llm.base import Completion, GenerationParams, Prompt
 from selfinstruct.runtime.rundir import RunDir
-
-SYLLABLES = ("ka", "lo", "mi", "ne", "su", "ta", "ri", "vo", "pe", "da", "zu", "fi", "go", "la")
-VERBS = ["Explain", "Describe", "Summarize", "Compare", "Classify", "List", "Estimate", "Plan"]
-SHAPES = [
-    "{v} how the {a} of {b} depends on {c} during {d}.",
-    "{v} three ways a {a} could help {b} reach {c}.",
-    "{v} whether {a} or {b} is better for {c}, and why.",
-    "{v} the steps to turn {a} into {b} without {c}.",
-]
-
-
-def word(rng: random.Random) -> str:
-    return "".join(rng.choice(SYLLABLES) for _ in range(3))
-
-
-def task_line(rng: random.Random) -> str:
-    shape = rng.choice(SHAPES)
-    return shape.format(v=rng.choice(VERBS), a=word(rng), b=word(rng), c=word(rng), d=word(rng))
-
-
-def numbered_list(prompt: Prompt) -> str:
-    """A response continuing the prompt's list: 5 fresh tasks and 4 that filters must drop."""
-    text = prompt_text(prompt)
-    rng = random.Random(text)
-    first = int(re.findall(r"numbered from (\d+)", text)[0]) if "numbered from" in text else 9
-    seen_in_prompt = re.findall(r"^\d+\. (.+)$", text, re.M)
-    items = [task_line(rng) for _ in range(5)]
-    items.insert(1, f"Draw a picture of a {word(rng)}.")  # blacklisted keyword
-    items.insert(3, "Say hello.")  # too short
-    items.insert(5, seen_in_prompt[0])  # copies an in-context instruction: too similar
-    items.insert(6, f"Write a program that sorts {word(rng)} lists.")
-    return "Here are more tasks:\n" + "\n".join(f"{first + i}. {t}" for i, t in enumerate(items))
 
 
 class JitteryBackend(FakeBackend):
@@ -61,18 +31,8 @@ class JitteryBackend(FakeBackend):
         return await super().acomplete(prompts, params)
 
 
-def read_lines(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-def run(out: Path, n: int, backend: FakeBackend | None = None, **options: object):
-    backend = backend or FakeBackend(respond=lambda p, _: numbered_list(p))
-    options.setdefault("progress", False)
-    return bootstrap("en", out, n, backend, **options)
-
-
 def test_reaches_target_with_stats_that_add_up(tmp_path: Path) -> None:
-    result = run(tmp_path, 30, concurrency=4)
+    result = run_bootstrap(tmp_path, 30, concurrency=4)
     rundir = RunDir.of(tmp_path)
     records = read_lines(rundir.machine_instructions)
     rejected = read_lines(rundir.rejected)
@@ -91,7 +51,7 @@ def test_reaches_target_with_stats_that_add_up(tmp_path: Path) -> None:
 
 
 def test_accepted_records_carry_their_neighbours(tmp_path: Path) -> None:
-    run(tmp_path, 12)
+    run_bootstrap(tmp_path, 12)
     seeds = [t.instruction for t in load_seeds("en")]
     records = read_lines(RunDir.of(tmp_path).machine_instructions)
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
@@ -115,20 +75,20 @@ def test_same_seed_same_output_whatever_the_timing(tmp_path: Path) -> None:
     outputs = []
     for name in ("a", "b"):
         backend = JitteryBackend(respond=lambda p, _: numbered_list(p))
-        run(tmp_path / name, 25, backend, concurrency=6, seed=7)
+        run_bootstrap(tmp_path / name, 25, backend, concurrency=6, seed=7)
         outputs.append((tmp_path / name / "machine_instructions.jsonl").read_text())
     assert outputs[0] == outputs[1]
-    run(tmp_path / "c", 25, concurrency=6, seed=8)
+    run_bootstrap(tmp_path / "c", 25, concurrency=6, seed=8)
     assert (tmp_path / "c" / "machine_instructions.jsonl").read_text() != outputs[0]
 
 
 def test_rerun_resumes_without_duplicates(tmp_path: Path) -> None:
-    run(tmp_path, 10)
+    run_bootstrap(tmp_path, 10)
     path = RunDir.of(tmp_path).machine_instructions
     first = path.read_text().splitlines()
-    again = run(tmp_path, 10)
+    again = run_bootstrap(tmp_path, 10)
     assert again.new == 0 and path.read_text().splitlines() == first
-    result = run(tmp_path, 25)
+    result = run_bootstrap(tmp_path, 25)
     lines = path.read_text().splitlines()
     assert lines[:10] == first
     assert result.accepted == 25 and result.new == 15 and len(lines) == 25
@@ -148,13 +108,13 @@ def test_crash_mid_run_keeps_every_accepted_line_and_resumes(tmp_path: Path) -> 
         return numbered_list(prompt)
 
     with pytest.raises(RuntimeError, match="server went away"):
-        run(tmp_path, 40, FakeBackend(respond=flaky), concurrency=1)
+        run_bootstrap(tmp_path, 40, FakeBackend(respond=flaky), concurrency=1)
     rundir = RunDir.of(tmp_path)
     kept = read_lines(rundir.machine_instructions)  # every line parses: nothing half-written
     assert 0 < len(kept) < 40
     assert json.loads(rundir.stats.read_text())["bootstrap"]["stopped"] == "error"
     assert all(r["max_rouge"] is None for r in kept)  # the crash came before the scoring pass
-    result = run(tmp_path, 40)
+    result = run_bootstrap(tmp_path, 40)
     records = read_lines(rundir.machine_instructions)
     assert unscored(records)[: len(kept)] == kept
     assert all(r["max_rouge"] is not None and len(r["most_similar"]) == 10 for r in records)
@@ -163,7 +123,7 @@ def test_crash_mid_run_keeps_every_accepted_line_and_resumes(tmp_path: Path) -> 
 
 
 def test_token_budget_stops_cleanly(tmp_path: Path) -> None:
-    result = run(tmp_path, 1000, token_budget=2000, concurrency=2)
+    result = run_bootstrap(tmp_path, 1000, token_budget=2000, concurrency=2)
     assert result.stopped == "token_budget"
     stats = json.loads(RunDir.of(tmp_path).stats.read_text())["bootstrap"]
     spent = stats["prompt_tokens"] + stats["completion_tokens"]
@@ -176,21 +136,23 @@ def test_cut_off_last_candidate_is_rejected_as_truncated(tmp_path: Path) -> None
         text = numbered_list(prompt) + "\n18. Describe the history of the"
         return Completion(text=text, finish_reason="length")
 
-    run(tmp_path, 12, FakeBackend(respond=cut))
+    run_bootstrap(tmp_path, 12, FakeBackend(respond=cut))
     rejected = read_lines(RunDir.of(tmp_path).rejected)
     truncated = [r for r in rejected if r["reason"] == "truncated"]
     assert truncated and truncated[0]["instruction"] == "Describe the history of the"
 
 
 def test_a_model_that_never_helps_stalls_instead_of_spinning(tmp_path: Path) -> None:
-    result = run(tmp_path, 5, FakeBackend(respond=lambda p, _: "9. Draw a map."), patience=6)
+    result = run_bootstrap(
+        tmp_path, 5, FakeBackend(respond=lambda p, _: "9. Draw a map."), patience=6
+    )
     assert result.stopped == "stalled" and result.accepted == 0
     stats = json.loads(RunDir.of(tmp_path).stats.read_text())["bootstrap"]
     assert 6 <= stats["requests"] <= 6 + 16  # the window of requests already sent
 
 
 def test_configurable_blacklist_and_bounds(tmp_path: Path) -> None:
-    run(tmp_path, 10, blacklist=("explain", "describe", "compare"), max_words=12)
+    run_bootstrap(tmp_path, 10, blacklist=("explain", "describe", "compare"), max_words=12)
     records = read_lines(RunDir.of(tmp_path).machine_instructions)
     assert not any(
         r["instruction"].split()[0] in ("Explain", "Describe", "Compare") for r in records
@@ -205,16 +167,16 @@ def test_configurable_blacklist_and_bounds(tmp_path: Path) -> None:
 
 
 def test_other_seeds_on_the_same_directory_are_refused(tmp_path: Path) -> None:
-    run(tmp_path, 3)
+    run_bootstrap(tmp_path, 3)
     with pytest.raises(ConfigError, match="seeds='en'"):
         bootstrap("zh", tmp_path, 3, FakeBackend(), progress=False)
 
 
 def test_bad_options_are_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="num_machine_instructions"):
-        run(tmp_path, 3, num_machine_instructions=9)
+        run_bootstrap(tmp_path, 3, num_machine_instructions=9)
     with pytest.raises(ConfigError, match="threshold"):
-        run(tmp_path, 3, threshold=1.5)
+        run_bootstrap(tmp_path, 3, threshold=1.5)
 
 
 ZH_TASKS = [
@@ -264,8 +226,8 @@ def test_chinese_mode_filters_latin_and_cjk_near_duplicates(tmp_path: Path) -> N
 
 
 def test_mean_rouge_exact_is_rouge_scores_mean_and_off_is_not_computed(tmp_path: Path) -> None:
-    run(tmp_path / "exact", 6, mean_rouge="exact")
-    run(tmp_path / "off", 6, mean_rouge="off")
+    run_bootstrap(tmp_path / "exact", 6, mean_rouge="exact")
+    run_bootstrap(tmp_path / "off", 6, mean_rouge="off")
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
     pool = [t.instruction for t in load_seeds("en")]
     exact = read_lines(RunDir.of(tmp_path / "exact").machine_instructions)

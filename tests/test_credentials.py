@@ -10,9 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from openai_stub import Fault, StubServer
-
 from selfinstruct.llm.failures import dropped
+from selfinstruct.testing.openai_stub import Fault, StubServer
 from selfinstruct.text.redact import redact_text, redact_url, secrets_of
 
 PASSWORD, KEY, TOKEN, OTHER = "Pl4ntedPassw0rd", "planted-query-key", "PlantedTok3n", "s3cr3tOther"

@@ -250,7 +250,7 @@ def test_the_command_line(tmp_path: Path, capsys) -> None:
 
 
 def test_semantic_removes_a_paraphrase_rouge_l_keeps(tmp_path: Path) -> None:
-    from test_semantic import IDIOM, PARAPHRASE, POOL, UNRELATED, needs
+    from semantic_cases import IDIOM, PARAPHRASE, POOL, UNRELATED, needs
 
     needs("minilm")
     rows = [*POOL, PARAPHRASE, UNRELATED, IDIOM]

@@ -7,10 +7,11 @@ import time
 from pathlib import Path
 
 import pytest
+from corpora import CORPORA
 from fakes import FakeBackend
+from fuzz import FUZZ, texts
 from hypothesis import given
-from test_parsers_fuzz import FUZZ, texts
-from test_semantic import needs
+from semantic_cases import needs
 
 from selfinstruct import bootstrap, load_seeds
 from selfinstruct.runtime.rundir import RunDir
@@ -18,7 +19,6 @@ from selfinstruct.similarity.tokenize import tokenize_cjk_chars
 from selfinstruct.stages.bootstrap.echo import EchoFilter, own_text
 from selfinstruct.templates import load_template
 
-CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 ISSUE_ECHO = (
     'Note: The list is one or two sentences per line, as "number. task", with nothing else '
     "before or after the list."

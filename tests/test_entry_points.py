@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeBackend
-from test_pipeline import respond
+from scripted import respond
 
 import selfinstruct
 from selfinstruct import GenerationParams

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_pipeline import scripted_server
+from scripted import scripted_server
 
 import selfinstruct
 from selfinstruct.cli import main
@@ -57,7 +57,7 @@ def test_estimate_runs_a_pilot_and_leaves_the_run_directory_alone(tmp_path: Path
 
 def test_progress_bar_and_stats_show_tokens_and_cost_so_far(tmp_path: Path, capsys) -> None:
     from fakes import FakeBackend
-    from test_pipeline import respond
+    from scripted import respond
 
     from selfinstruct.runtime.estimate import cost_of as money
 

@@ -9,62 +9,23 @@ from pathlib import Path
 import datasets
 import pytest
 import yaml
+from runs import TASKS, make_instances_run, read_lines
 
 from selfinstruct.cli import main
 from selfinstruct.errors import DataError
 from selfinstruct.finetune.data import load_conversations
 from selfinstruct.runtime.jsonl import JsonlWriter
-from selfinstruct.runtime.records import AlpacaExample, Instance, InstancesRecord, JudgeRecord
+from selfinstruct.runtime.records import AlpacaExample, JudgeRecord
 from selfinstruct.runtime.rundir import RunDir
 from selfinstruct.runtime.seeds import load_seeds
 from selfinstruct.stages.export.balance import Caps, Row, balance, largest_count
 from selfinstruct.stages.export.stage import export_run, split_tasks, to_dataset
 
-TASKS = {
-    "Square the number.": [("3", "9"), ("5", "25")],
-    "Name a fruit that is red.": [("", "A strawberry."), ("", "A cherry.")],
-    "Is the word a noun? Answer Yes or No.": [("table", "Yes"), ("quickly", "No")],
-    "Translate the word into French.": [("cat", "chat")],
-    "Write a joke about cats.": [],  # every instance dropped: not exported
-}
-
-
-def make_run(root: Path, hard: bool = False) -> RunDir:
-    """A run directory as the instances stage leaves it (tasks in a scrambled order).
-
-    `hard`: the classification task's "quickly" example is marked a hard case.
-    """
-    rundir = RunDir.of(root)
-    rundir.write_meta({"seeds": "en", "language": "en"})
-    with JsonlWriter(rundir.instances) as out:
-        for i, (text, pairs) in enumerate(reversed(TASKS.items())):
-            out.write(
-                InstancesRecord(
-                    instruction=text,
-                    index=i,
-                    is_classification="Yes or No" in text,
-                    instances=[
-                        Instance(input=a, output=b, hard_case=hard and a == "quickly")
-                        for a, b in pairs
-                    ],
-                    generated=len(pairs),
-                    dropped={},
-                    task_dropped=None if pairs else "no_instances",
-                    finish_reason="stop",
-                    raw="",
-                )
-            )
-    return rundir
-
-
-def read(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
-
 
 def test_alpaca_rows_are_sorted_complete_and_deterministic(tmp_path: Path) -> None:
-    rundir = make_run(tmp_path)
+    rundir = make_instances_run(tmp_path)
     result = export_run(tmp_path)
-    rows = read(rundir.alpaca)
+    rows = read_lines(rundir.alpaca)
     assert len(rows) == 7 == result.stats["examples"] == result.stats["train"]
     assert all(set(r) == {"instruction", "input", "output"} and r["output"] for r in rows)
     assert rows == sorted(rows, key=lambda r: (r["instruction"], r["input"], r["output"]))
@@ -79,7 +40,7 @@ def test_alpaca_rows_are_sorted_complete_and_deterministic(tmp_path: Path) -> No
 
 
 def test_seeds_included_on_request_and_stats_add_up(tmp_path: Path) -> None:
-    make_run(tmp_path)
+    make_instances_run(tmp_path)
     seeds = load_seeds("en")
     result = export_run(tmp_path, include_seeds=True)
     s = result.stats
@@ -87,13 +48,16 @@ def test_seeds_included_on_request_and_stats_add_up(tmp_path: Path) -> None:
     assert s["seed_examples"] == sum(len(t.instances) for t in seeds)
     assert s["examples"] == s["machine_examples"] + s["seed_examples"] - s["duplicates"]
     assert s["examples"] == s["train"] + s["validation"]
-    assert len(read(tmp_path / "alpaca.jsonl")) == s["examples"]
+    assert len(read_lines(tmp_path / "alpaca.jsonl")) == s["examples"]
 
 
 def test_split_is_by_task_seeded_and_loads_as_dataset_dict(tmp_path: Path) -> None:
-    make_run(tmp_path)
+    make_instances_run(tmp_path)
     result = export_run(tmp_path, val_ratio=0.25, seed=7)
-    train, val = read(tmp_path / "alpaca.jsonl"), read(tmp_path / "alpaca_validation.jsonl")
+    train, val = (
+        read_lines(tmp_path / "alpaca.jsonl"),
+        read_lines(tmp_path / "alpaca_validation.jsonl"),
+    )
     assert result.stats["validation_tasks"] == 1 and val
     assert not {r["instruction"] for r in train} & {r["instruction"] for r in val}
     ds = to_dataset(tmp_path)
@@ -108,21 +72,21 @@ def test_split_is_by_task_seeded_and_loads_as_dataset_dict(tmp_path: Path) -> No
 
 
 def test_sharegpt_and_messages_formats_with_system_prompt(tmp_path: Path) -> None:
-    make_run(tmp_path)
+    make_instances_run(tmp_path)
     export_run(tmp_path, format="sharegpt")
-    conv = read(tmp_path / "sharegpt.jsonl")
+    conv = read_lines(tmp_path / "sharegpt.jsonl")
     square = next(r for r in conv if r["conversations"][0]["value"].startswith("Square"))
     assert square["conversations"] == [
         {"from": "human", "value": "Square the number.\n\n3"},
         {"from": "gpt", "value": "9"},
     ]
     export_run(tmp_path, format="messages", system_prompt="You are helpful.")
-    msgs = read(tmp_path / "messages.jsonl")
+    msgs = read_lines(tmp_path / "messages.jsonl")
     fruit = next(r for r in msgs if "fruit" in r["messages"][1]["content"])
     assert [m["role"] for m in fruit["messages"]] == ["system", "user", "assistant"]
     assert fruit["messages"][0]["content"] == "You are helpful."
     assert fruit["messages"][1]["content"] == "Name a fruit that is red."  # no input, no blank line
-    assert len(msgs) == len(read(tmp_path / "alpaca.jsonl")) == 7
+    assert len(msgs) == len(read_lines(tmp_path / "alpaca.jsonl")) == 7
     assert to_dataset(tmp_path, "messages").num_rows == 7
 
 
@@ -132,7 +96,7 @@ def test_to_dataset_before_export_says_what_to_run(tmp_path: Path) -> None:
 
 
 def test_cli_export_with_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    make_run(tmp_path)
+    make_instances_run(tmp_path)
     config = tmp_path / "export.toml"
     config.write_text(
         f'out = "{tmp_path}"\nformat = "messages"\nval-ratio = 0.25\n', encoding="utf-8"
@@ -140,7 +104,7 @@ def test_cli_export_with_config_file(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["export", "--config", str(config), "--system-prompt", "Be brief."]) == 0
     assert "export: 7 examples" in capsys.readouterr().out
     assert (tmp_path / "messages_validation.jsonl").exists()
-    assert read(tmp_path / "messages.jsonl")[0]["messages"][0]["content"] == "Be brief."
+    assert read_lines(tmp_path / "messages.jsonl")[0]["messages"][0]["content"] == "Be brief."
     stats = json.loads((tmp_path / "stats.json").read_text())["export"]
     assert stats["format"] == "messages" and stats["train"] + stats["validation"] == 7
 
@@ -163,7 +127,7 @@ def judge(rundir: RunDir, scores: dict[tuple[str, int], int | None]) -> None:
 
 
 def test_min_score_keeps_judged_rows_and_counts_drops_by_score(tmp_path: Path) -> None:
-    rundir = make_run(tmp_path)
+    rundir = make_instances_run(tmp_path)
     with pytest.raises(DataError, match="selfinstruct judge"):
         export_run(tmp_path, min_score=4)
     judge(
@@ -179,7 +143,7 @@ def test_min_score_keeps_judged_rows_and_counts_drops_by_score(tmp_path: Path) -
     )  # "Translate the word into French." has no judgement at all
     s = export_run(tmp_path, min_score=4, include_seeds=True).stats
     assert s["dropped"] == {"score_2": 1, "score_3": 1, "unjudged": 3}
-    rows = read(rundir.alpaca)
+    rows = read_lines(rundir.alpaca)
     machine = {(r["instruction"], r["output"]) for r in rows} - {
         (t.instruction, i.output) for t in load_seeds("en") for i in t.instances
     }
@@ -236,20 +200,23 @@ def test_verb_and_task_type_caps_hold_and_are_deterministic() -> None:
 
 
 def test_balance_in_export_counts_every_drop(tmp_path: Path) -> None:
-    make_run(tmp_path)
+    make_instances_run(tmp_path)
     # verbs: square 2 rows, name 2, translate 1, and "Is ..." (no verb: never dropped) 2
     s = export_run(tmp_path, balance=True, max_verb_share=0.25).stats
     assert s["dropped"] == {"verb_cap": 2} and s["unmet_caps"] == []
-    instructions = Counter(r["instruction"] for r in read(tmp_path / "alpaca.jsonl"))
+    instructions = Counter(r["instruction"] for r in read_lines(tmp_path / "alpaca.jsonl"))
     assert instructions["Square the number."] == instructions["Name a fruit that is red."] == 1
     assert s["examples"] == s["machine_examples"] - s["duplicates"] - sum(s["dropped"].values())
-    assert len(read(tmp_path / "alpaca.jsonl")) == s["examples"]
+    assert len(read_lines(tmp_path / "alpaca.jsonl")) == s["examples"]
 
 
 def test_hard_case_column_on_every_row_of_every_format(tmp_path: Path) -> None:
-    make_run(tmp_path, hard=True)
+    make_instances_run(tmp_path, hard=True)
     s = export_run(tmp_path, format="messages").stats
-    alpaca, messages = read(tmp_path / "alpaca.jsonl"), read(tmp_path / "messages.jsonl")
+    alpaca, messages = (
+        read_lines(tmp_path / "alpaca.jsonl"),
+        read_lines(tmp_path / "messages.jsonl"),
+    )
     assert all(isinstance(r["hard_case"], bool) for r in alpaca + messages)
     assert [r["input"] for r in alpaca if r["hard_case"]] == ["quickly"]
     assert sum(r["hard_case"] for r in messages) == s["hard_cases"] == 1
@@ -257,9 +224,9 @@ def test_hard_case_column_on_every_row_of_every_format(tmp_path: Path) -> None:
 
 
 def test_prompt_completion_rows_and_finetune_reads_them(tmp_path: Path) -> None:
-    make_run(tmp_path)
+    make_instances_run(tmp_path)
     export_run(tmp_path, format="prompt_completion", system_prompt="Be brief.")
-    rows = read(tmp_path / "prompt_completion.jsonl")
+    rows = read_lines(tmp_path / "prompt_completion.jsonl")
     square = next(r for r in rows if r["prompt"][1]["content"] == "Square the number.\n\n3")
     assert square == {
         "prompt": [
@@ -287,7 +254,7 @@ def test_dataset_card_header_body_and_loading_by_config(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    rundir = make_run(tmp_path)
+    rundir = make_instances_run(tmp_path)
     rundir.update_stats("instances", {"generated": 9, "kept": 7, "dropped": {"duplicate": 2}})
     result = export_run(tmp_path, format="messages", val_ratio=0.25)
     header = card_header(tmp_path / "README.md")
@@ -314,7 +281,7 @@ def test_every_export_file_is_byte_identical_on_a_rerun(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    make_run(tmp_path, hard=True)
+    make_instances_run(tmp_path, hard=True)
     options = {"format": "sharegpt", "val_ratio": 0.25, "balance": True, "include_seeds": True}
     first = export_run(tmp_path, **options)
     before = {p.name: p.read_bytes() for p in first.files}

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from openai_stub import Fault, StubServer
+from children import one_error_line
 
 import selfinstruct
 from selfinstruct.cli import main
@@ -22,14 +22,9 @@ from selfinstruct.errors import ConfigError
 from selfinstruct.llm.base import GenerationParams, complete
 from selfinstruct.llm.failures import dropped
 from selfinstruct.llm.openai_backend import OpenAIBackend
+from selfinstruct.testing.openai_stub import Fault, StubServer
 
 FAST = {"backoff": (0.01, 0.05), "cooldown": (0.05, 0.1), "server": "openai"}
-
-
-def one_error_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert "Traceback" not in err and len(lines) == 1 and lines[0].startswith("error: "), err
-    return lines[0]
 
 
 def truncating(share: float, after: int, seed: int = 7):

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeBackend, prompt_text
-from test_pipeline import check_stats, respond
+from runs import check_stats
+from scripted import respond
 
 from selfinstruct import generate_instances, run
 from selfinstruct.runtime.rundir import RunDir

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeBackend, prompt_text
+from runs import read_lines
 
 from selfinstruct.errors import DataError
 from selfinstruct.llm.base import Completion
@@ -251,15 +252,11 @@ def answer(prompt: object, _params: object) -> str:
     )
 
 
-def read(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
-
-
 def test_stage_writes_every_task_and_stats_add_up(tmp_path: Path) -> None:
     rundir = make_run(tmp_path)
     backend = FakeBackend(respond=answer)
     result = generate_instances(tmp_path, backend, progress=False, concurrency=2)
-    rows = [InstancesRecord.model_validate(r) for r in read(rundir.instances)]
+    rows = [InstancesRecord.model_validate(r) for r in read_lines(rundir.instances)]
     assert [r.instruction for r in rows] == [t for t, _ in INSTRUCTIONS]
     s = result.stats
     assert s["tasks"] == s["instructions"] == 5
@@ -285,7 +282,7 @@ def test_stage_writes_every_task_and_stats_add_up(tmp_path: Path) -> None:
     params = backend.history[0][1]
     assert params.temperature == 0 and params.max_tokens == 320
     assert "Example 6" in params.stop and "\nTask: " in params.stop
-    assert len(read(rundir.instances_rejected)) == sum(s["dropped"].values())
+    assert len(read_lines(rundir.instances_rejected)) == sum(s["dropped"].values())
 
 
 def test_rerun_resumes_without_duplicates_and_same_seed_same_files(tmp_path: Path) -> None:
@@ -302,7 +299,7 @@ def test_rerun_resumes_without_duplicates_and_same_seed_same_files(tmp_path: Pat
 
     with pytest.raises(RuntimeError):
         generate_instances(a, FakeBackend(respond=flaky), progress=False, concurrency=1)
-    done_before = len(read(a / "instances.jsonl"))
+    done_before = len(read_lines(a / "instances.jsonl"))
     assert 0 < done_before < 5
     again = FakeBackend(respond=answer)
     generate_instances(a, again, progress=False, concurrency=1)

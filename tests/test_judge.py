@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeBackend, prompt_text
+from fuzz import ADVERSARIAL, FUZZ, SLACK_MS_PER_KB, texts
 from hypothesis import given
 from llama_server import LlamaServer
-from openai_stub import StubServer
-from test_parsers_fuzz import ADVERSARIAL, FUZZ, SLACK_MS_PER_KB, texts
-from test_pipeline import respond
+from scripted import respond
 
 from selfinstruct import JudgeRecord, bootstrap, classify, generate_instances, judge, run
 from selfinstruct.cli import main
@@ -24,6 +23,7 @@ from selfinstruct.runtime.rundir import RunDir
 from selfinstruct.stages.bootstrap.echo import EchoFilter
 from selfinstruct.stages.judge.scores import JudgeScores, parse_scores
 from selfinstruct.templates import load_template
+from selfinstruct.testing.openai_stub import StubServer
 
 # --- reading scores ------------------------------------------------------------------------
 

@@ -9,19 +9,19 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import httpx2
 import openai
 import pytest
 from llama_server import LlamaServer, free_port
-from openai_stub import Fault, StubServer
 
 from selfinstruct.errors import BackendError, ConfigError
 from selfinstruct.llm.base import Completion, GenerationParams, Prompt, complete
 from selfinstruct.llm.fleet import Fleet, parse_base_urls
 from selfinstruct.llm.openai_backend import OpenAIBackend
+from selfinstruct.testing.openai_stub import Fault, StubServer
 
 FAST = {"backoff": (0.001, 0.01), "cooldown": (0.05, 0.1), "server": "openai"}
 """Retry and cooldown timings that keep the failure tests quick."""
@@ -30,15 +30,6 @@ FAST = {"backoff": (0.001, 0.01), "cooldown": (0.05, 0.1), "server": "openai"}
 def echo(prompt: str, body: dict[str, Any]) -> str:
     """The stub's reply: the prompt and the seed asked for, so tests can check order and seeds."""
     return f"{prompt}|seed={body.get('seed')}"
-
-
-@pytest.fixture
-def stubs() -> Iterator[list[StubServer]]:
-    """A list the test appends running stubs to; all are stopped afterwards."""
-    servers: list[StubServer] = []
-    yield servers
-    for server in servers:
-        server.stop()
 
 
 def stub(stubs: list[StubServer], *faults: Fault, **kwargs: Any) -> StubServer:

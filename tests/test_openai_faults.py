@@ -1,8 +1,9 @@
 """Every fault a server can produce, against OpenAIBackend: retried, or one clear BackendError.
 
-All against the local stub (tests/openai_stub.py) on 127.0.0.1: malformed and garbled bodies,
-dropped connections, Retry-After, backoff and its time budget, whole-request timeouts, the API
-key echoed back, and the adaptive per-endpoint concurrency. The stub's own behaviour comes first.
+All against the local stub (selfinstruct.testing.openai_stub) on 127.0.0.1: malformed and garbled
+bodies, dropped connections, Retry-After, backoff and its time budget, whole-request timeouts, the
+API key echoed back, and the adaptive per-endpoint concurrency. The stub's own behaviour comes
+first.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from openai_stub import Fault, StubServer, count_tokens, task_list
 from rouge_score import rouge_scorer
 
 from selfinstruct.errors import BackendError
@@ -29,6 +29,7 @@ from selfinstruct.llm.fleet import Fleet
 from selfinstruct.llm.openai_backend import MALFORMED_LIMIT, OpenAIBackend
 from selfinstruct.llm.responses import mask
 from selfinstruct.llm.retry import RetryPolicy, parse_duration, retry_after
+from selfinstruct.testing.openai_stub import Fault, StubServer, count_tokens, task_list
 
 FAST = {"backoff": (0.01, 0.05), "cooldown": (0.05, 0.1), "server": "openai"}
 KEY = "sk-proj-T3stK3y0123456789abcdefSECRET"
@@ -39,14 +40,6 @@ CHAT_PROMPT = (
 COMPLETION_PROMPT = (
     "The numbered list below collects instructions.\n\n1. Write a poem.\n2. Explain tax.\n3."
 )
-
-
-@pytest.fixture
-def stubs() -> Iterator[list[StubServer]]:
-    servers: list[StubServer] = []
-    yield servers
-    for server in servers:
-        server.stop()
 
 
 def stub(stubs: list[StubServer], *faults: Fault, **kwargs: Any) -> StubServer:

@@ -8,87 +8,18 @@ row complete, every instruction classified, and every stage's stats adding up.
 from __future__ import annotations
 
 import json
-import random
-import re
 from pathlib import Path
 from typing import Any
 
 import datasets
 import pytest
 from fakes import FakeBackend, prompt_text
-from openai_stub import StubServer
+from runs import check_stats
+from scripted import is_instances_prompt, respond, scripted_server
 
 from selfinstruct.cli import main
-from selfinstruct.llm.base import GenerationParams, Prompt
 from selfinstruct.pipeline import run
 from selfinstruct.runtime.rundir import RunDir
-
-WORDS = [
-    "lamp",
-    "river",
-    "basket",
-    "violin",
-    "cactus",
-    "harbor",
-    "pepper",
-    "lantern",
-    "meadow",
-    "rocket",
-    "tunnel",
-]
-VERBS = ["Explain", "Describe", "Summarize", "Compare", "Classify", "Plan", "Estimate"]
-
-
-def numbered_list(prompt: Prompt) -> str:
-    """A bootstrap response: six fresh tasks continuing the prompt's numbered list."""
-    text = prompt_text(prompt)
-    rng = random.Random(text)
-    first = len(re.findall(r"^\d+\. ", text, re.M)) + 1
-    tasks = [
-        f"{rng.choice(VERBS)} how a {rng.choice(WORDS)} {rng.randrange(10**6)} differs from a "
-        f"{rng.choice(WORDS)} {rng.randrange(10**6)} in daily use."
-        for _ in range(6)
-    ]
-    return "\n".join(f"{first + i}. {t}" for i, t in enumerate(tasks))
-
-
-def is_instances_prompt(prompt: Prompt) -> bool:
-    """Chat: few-shot turns ending with a user "Task: ..."; completion: ends with "Example 1"."""
-    if isinstance(prompt, str):
-        return prompt.rstrip().endswith("Example 1")
-    last = prompt[-1]["content"]
-    return last.startswith("Task: ") and not last.endswith("Classification task:")
-
-
-def respond(prompt: Prompt, params: GenerationParams) -> str:
-    """Answers each stage's prompt the way a cooperative model would."""
-    text = prompt_text(prompt).rstrip()
-    if text.endswith("Classification task:"):
-        task = text.split("\n")[-2]
-        return "Yes" if "Classify" in task else "No"
-    if is_instances_prompt(prompt):
-        task = text.split("Task: ")[-1].split("\n")[0]
-        if "class label" in text.split("Task: ")[0].lower():
-            return "Class label: A\nInput: first\nExample 2\nClass label: B\nInput: second\n"
-        return f"Input: {task[:12]}\nOutput: done 1\nExample 2\nInput: more\nOutput: done 2\n"
-    return numbered_list(prompt)
-
-
-def check_stats(out: Path, n: int) -> dict[str, Any]:
-    """Every stage's section adds up, and each stage saw everything the one before produced."""
-    stats = json.loads((out / "stats.json").read_text())
-    boot, cls, inst, exp = (stats[k] for k in ("bootstrap", "classify", "instances", "export"))
-    assert boot["accepted"] == n
-    assert boot["candidates"] == boot["accepted"] + sum(boot["rejected_by_reason"].values())
-    assert cls["instructions"] == cls["classified"] == n
-    assert cls["classified"] == cls["classification"] + cls["not_classification"]
-    assert inst["tasks"] == inst["instructions"] == n
-    assert inst["generated"] == inst["kept"] + sum(inst["dropped"].values())
-    assert inst["tasks"] == inst["tasks_kept"] + sum(inst["tasks_dropped"].values())
-    assert exp["machine_examples"] == inst["kept"]
-    assert exp["examples"] == exp["train"] + exp["validation"]
-    assert exp["examples"] == exp["machine_examples"] + exp["seed_examples"] - exp["duplicates"]
-    return stats
 
 
 def check_alpaca(out: Path, n: int) -> datasets.Dataset:
@@ -144,13 +75,6 @@ def test_same_seed_same_files(tmp_path: Path) -> None:
         "alpaca.jsonl",
     ):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
-
-
-def scripted_server() -> StubServer:
-    """An OpenAI-compatible server on 127.0.0.1 answering like `respond` (the CLI's backend)."""
-    return StubServer(
-        reply=lambda _text, body: respond(body.get("messages") or body["prompt"], None)
-    )
 
 
 def test_cli_stages_one_by_one_with_a_config_file(

@@ -7,9 +7,9 @@ import random
 from pathlib import Path
 
 import pytest
+from bootstrap_lists import numbered_list
 from corpora import instructions
 from fakes import FakeBackend, prompt_text
-from test_bootstrap import numbered_list
 
 from selfinstruct import ConfigError, bootstrap
 from selfinstruct.cli import build_parser

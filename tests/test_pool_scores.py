@@ -10,16 +10,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import signal
 from pathlib import Path
 
 import numpy as np
 import psutil
 import pytest
+from bootstrap_lists import run_bootstrap, task_lines
 from fakes import unscored
 from rouge_score import rouge_scorer
-from test_bootstrap import read_lines, run, task_line
+from runs import read_lines
 
 from selfinstruct import SelfInstructError
 from selfinstruct.runtime.rundir import RunDir
@@ -33,11 +33,6 @@ from selfinstruct.stages.bootstrap.pool_scores import (
     processes_for,
     score_pool,
 )
-
-
-def texts(n: int, seed: int = 0) -> list[str]:
-    rng = random.Random(seed)
-    return [task_line(rng) for _ in range(n)]
 
 
 def score(pool: list[str], start: int, processes: int, mean: str = "auto") -> list[Scores]:
@@ -79,7 +74,7 @@ def test_free_memory_is_read_from_the_system() -> None:
 
 
 def test_worker_processes_give_what_one_process_gives_past_the_sampled_mean() -> None:
-    pool = texts(5_060)
+    pool = task_lines(5_060)
     one = score(pool, 4_970, 1)
     three = score(pool, 4_970, 3)
     assert one == three and len(one) == 90
@@ -96,7 +91,7 @@ def test_worker_processes_give_what_one_process_gives_past_the_sampled_mean() ->
 
 
 def test_scores_are_rouge_scores_own_against_the_pool_before_each() -> None:
-    pool = texts(60, seed=3)
+    pool = task_lines(60, seed=3)
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
     for i, scores in enumerate(score(pool, 40, 2, mean="exact"), start=40):
         f = [scorer.score(p, pool[i])["rougeL"].fmeasure for p in pool[:i]]
@@ -107,7 +102,7 @@ def test_scores_are_rouge_scores_own_against_the_pool_before_each() -> None:
 
 
 def test_a_cancelled_pass_leaves_no_worker_behind() -> None:
-    pool = texts(40_000, seed=5)
+    pool = task_lines(40_000, seed=5)
 
     async def cancel_soon() -> None:
         task = asyncio.ensure_future(score_pool(pool, 30_000, "en", 0.7, "auto", 2))
@@ -123,7 +118,7 @@ def test_a_cancelled_pass_leaves_no_worker_behind() -> None:
 
 
 def test_a_worker_that_dies_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    pool = texts(3_000, seed=7)
+    pool = task_lines(3_000, seed=7)
     import selfinstruct.stages.bootstrap.pool_scores as ps
 
     start = ps.start_worker
@@ -140,7 +135,7 @@ def test_a_worker_that_dies_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_an_interrupted_pass_keeps_the_file_and_the_rerun_finishes_it(tmp_path: Path) -> None:
-    run(tmp_path, 12)
+    run_bootstrap(tmp_path, 12)
     rundir = RunDir.of(tmp_path)
     scored = read_lines(rundir.machine_instructions)
     blank = unscored(scored)
@@ -159,6 +154,6 @@ def test_an_interrupted_pass_keeps_the_file_and_the_rerun_finishes_it(tmp_path: 
 
     asyncio.run(cancelled_pass())
     assert read_lines(rundir.machine_instructions) == lines  # untouched
-    result = run(tmp_path, 12)  # the target is reached: no request, only the pass
+    result = run_bootstrap(tmp_path, 12)  # the target is reached: no request, only the pass
     assert result.new == 0
     assert read_lines(rundir.machine_instructions) == scored

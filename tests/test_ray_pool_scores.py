@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import signal
 import threading
 import time
@@ -18,21 +17,22 @@ from typing import Any
 
 import psutil
 import pytest
-from test_bootstrap import read_lines, run, task_line
-from test_ray_stages import cluster  # noqa: F401  (the module's local Ray cluster)
+from bootstrap_lists import run_bootstrap, task_lines
+from conftest import require_all
+from runs import read_lines
 
 from selfinstruct.runtime.rundir import RunDir
 from selfinstruct.stages.bootstrap import pool_scores_ray
 from selfinstruct.stages.bootstrap.pool_scores import Scores, score_pool
 from selfinstruct.stages.bootstrap.pool_scores_ray import RayScorer
 
+if require_all():
+    __import__("ray")  # CI: a missing [ray] extra fails the module
+else:
+    pytest.importorskip("ray")  # the [ray] extra: the module is skipped without it
+
 TASK_TITLE = "ray::score_part"
 """The process title of a Ray worker while it scores a span."""
-
-
-def texts(n: int, seed: int = 0) -> list[str]:
-    rng = random.Random(seed)
-    return [task_line(rng) for _ in range(n)]
 
 
 def both(pool: Sequence[str], start: int, spans: int) -> tuple[list[Scores], list[Scores]]:
@@ -42,8 +42,8 @@ def both(pool: Sequence[str], start: int, spans: int) -> tuple[list[Scores], lis
     return local, on_ray
 
 
-def test_ray_tasks_give_the_local_pass_to_the_bit(cluster: Any) -> None:  # noqa: F811
-    pool = texts(2_400, seed=1)
+def test_ray_tasks_give_the_local_pass_to_the_bit(cluster: Any) -> None:
+    pool = task_lines(2_400, seed=1)
     told: list[int] = []
     local, on_ray = both(pool, 1_400, 4)
     again = asyncio.run(RayScorer("local")(pool, 1_400, "en", 0.7, "exact", 3, told.append))
@@ -82,8 +82,8 @@ def kill_a_scoring_worker() -> threading.Thread:
     return thread
 
 
-def test_a_killed_scoring_worker_loses_and_duplicates_nothing(cluster: Any) -> None:  # noqa: F811
-    pool = texts(9_000, seed=2)
+def test_a_killed_scoring_worker_loses_and_duplicates_nothing(cluster: Any) -> None:
+    pool = task_lines(9_000, seed=2)
     killer = kill_a_scoring_worker()
     on_ray = asyncio.run(RayScorer("local")(pool, 5_000, "en", 0.7, "auto", 3))
     killer.join(timeout=60)
@@ -93,8 +93,8 @@ def test_a_killed_scoring_worker_loses_and_duplicates_nothing(cluster: Any) -> N
     assert len(on_ray) == 4_000 and on_ray == local
 
 
-def test_a_cancelled_ray_pass_leaves_no_task_running(cluster: Any) -> None:  # noqa: F811
-    pool = texts(20_000, seed=4)
+def test_a_cancelled_ray_pass_leaves_no_task_running(cluster: Any) -> None:
+    pool = task_lines(20_000, seed=4)
 
     def running() -> list[psutil.Process]:
         return [p for p in psutil.process_iter() if scoring(p)]
@@ -115,7 +115,7 @@ def test_a_cancelled_ray_pass_leaves_no_task_running(cluster: Any) -> None:  # n
 
 
 def test_a_bootstrap_run_with_ray_writes_the_pool_file_of_one_without(
-    cluster: Any,  # noqa: F811
+    cluster: Any,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -127,8 +127,8 @@ def test_a_bootstrap_run_with_ray_writes_the_pool_file_of_one_without(
         return await gather(ray, refs, done)
 
     monkeypatch.setattr(pool_scores_ray, "gather_spans", counted)
-    run(tmp_path / "plain", 40)
-    run(tmp_path / "ray", 40, ray="local", scoring_workers=3)
+    run_bootstrap(tmp_path / "plain", 40)
+    run_bootstrap(tmp_path / "ray", 40, ray="local", scoring_workers=3)
     assert sent == [3]  # the pass went to Ray, in 3 spans
     plain = read_lines(RunDir.of(tmp_path / "plain").machine_instructions)
     assert read_lines(RunDir.of(tmp_path / "ray").machine_instructions) == plain
@@ -147,4 +147,4 @@ def test_without_ray_the_pass_is_local_and_with_it_missing_the_error_names_the_e
     scorer = pool_scores_ray.pool_scorer(RunConfig(ray="local"))
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
     with pytest.raises(MissingDependencyError, match=r"selfinstruct\[ray\]"):
-        asyncio.run(scorer(texts(3), 1, "en", 0.7, "auto"))
+        asyncio.run(scorer(task_lines(3), 1, "en", 0.7, "auto"))

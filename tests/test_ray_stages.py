@@ -11,13 +11,11 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import require_all
-from openai_stub import StubServer
 
 from selfinstruct.runtime.jsonl import JsonlWriter
 from selfinstruct.runtime.ray_executor import ACTOR_PREFIX
@@ -26,6 +24,7 @@ from selfinstruct.runtime.rundir import RunDir
 from selfinstruct.stages.classify.stage import classify
 from selfinstruct.stages.instances.stage import generate_instances
 from selfinstruct.stages.judge.stage import judge
+from selfinstruct.testing.openai_stub import StubServer
 
 ray = __import__("ray") if require_all() else pytest.importorskip("ray")  # the [ray] extra
 
@@ -34,21 +33,6 @@ TASKS = [
     "Write a haiku about rain on a tin roof.",
     "Is the number 91 a prime number?",
 ]
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    """A local Ray cluster of two CPUs for this module (the stages join it with ray=local)."""
-    src = str(Path(__file__).resolve().parents[1] / "src")
-    tests = str(Path(__file__).resolve().parent)
-    env = {"PYTHONPATH": os.pathsep.join([src, tests, os.environ.get("PYTHONPATH", "")])}
-    ray.init(
-        num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env}
-    )
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
 
 
 def new_run(root: Path, tasks: list[str]) -> Path:

@@ -1,11 +1,11 @@
 """Reasoning apart from the answer: the one reader, the response fields, and the OpenAI backend.
 
-The answers are written in the shapes real servers send: Qwen3/QwQ/DeepSeek-R1 text with an
-inline `<think>` block (no reasoning parser), a bare `</think>` (the chat template opened the
-block), a block cut off by max_tokens, gpt-oss's harmony channels, and the `reasoning` /
-`reasoning_content` message fields with `usage.completion_tokens_details.reasoning_tokens`. The
-backend tests go over HTTP to the stub playing a reasoning model (`openai_stub.Thinking`),
-including OpenAI's refusals of `max_tokens` and sampling parameters.
+The answers are written in the shapes real servers send: Qwen3/QwQ/DeepSeek-R1 text with an inline
+`<think>` block (no reasoning parser), a bare `</think>` (the chat template opened the block), a
+block cut off by max_tokens, gpt-oss's harmony channels, and the `reasoning` / `reasoning_content`
+message fields with `usage.completion_tokens_details.reasoning_tokens`. The backend tests go over
+HTTP to the stub playing a reasoning model (`selfinstruct.testing.openai_stub.Thinking`), including
+OpenAI's refusals of `max_tokens` and sampling parameters.
 """
 
 from __future__ import annotations
@@ -13,11 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from openai_stub import Fault, StubServer, Thinking
 
 from selfinstruct.errors import BackendError
 from selfinstruct.llm.base import Completion, GenerationParams, complete
@@ -32,6 +30,7 @@ from selfinstruct.llm.request_shape import (
     thinking_model,
 )
 from selfinstruct.llm.responses import parse_completion
+from selfinstruct.testing.openai_stub import Fault, StubServer, Thinking
 
 DRAFT = "Okay, the user wants tasks.\n1. Something like a poem about the sea.\n2. Maybe arithmetic."
 LIST = "1. Write a haiku about the first snow.\n2. Explain why the sky appears blue."
@@ -139,14 +138,6 @@ def test_model_names(model: str, openai: bool, thinks: bool, effort: str) -> Non
 
 
 # ---------------------------------------------------------------- over HTTP, to the stub
-
-
-@pytest.fixture
-def stubs() -> Iterator[list[StubServer]]:
-    servers: list[StubServer] = []
-    yield servers
-    for server in servers:
-        server.stop()
 
 
 def serve(stubs: list[StubServer], thinking: Thinking, **kwargs: Any) -> StubServer:

@@ -1,10 +1,10 @@
 """A whole run against a thinking model, through the CLI: no thinking in the data, unless kept.
 
-The endpoint is the stub playing a reasoning model (`openai_stub.Thinking`) that answers every
-stage (bootstrap, classify, instances, judge) like a cooperative model, after thinking drafts
-that would mislead every parser if read as the answer (numbered drafts, a contrary label, draft
-instances, low scores). The thinking arrives inline, as a template-opened block, and in the
-`reasoning` and `reasoning_content` fields; with `--reasoning keep` it is stored with the
+The endpoint is the stub playing a reasoning model (`selfinstruct.testing.openai_stub.Thinking`)
+that answers every stage (bootstrap, classify, instances, judge) like a cooperative model, after
+thinking drafts that would mislead every parser if read as the answer (numbered drafts, a contrary
+label, draft instances, low scores). The thinking arrives inline, as a template-opened block, and
+in the `reasoning` and `reasoning_content` fields; with `--reasoning keep` it is stored with the
 instances and exported, and TRL's SFTTrainer trains on that export. Budgets too small for the
 thinking give `reasoning_truncated` in every stage. One test runs the real llama.cpp server.
 """
@@ -20,13 +20,13 @@ from typing import Any
 import datasets
 import pytest
 from fakes import prompt_text
-from openai_stub import StubServer, Thinking
-from test_pipeline import respond
+from scripted import respond
 
 from selfinstruct.cli import main
 from selfinstruct.llm.base import Prompt
 from selfinstruct.reporting.data import collect
 from selfinstruct.stages.classify.stage import CHAT_MAX_TOKENS
+from selfinstruct.testing.openai_stub import StubServer, Thinking
 
 MARK = "zorblat"
 """A word that appears in the thinking only: no file of a run may hold it (unless kept)."""
@@ -42,7 +42,7 @@ def thoughts(prompt: str) -> str:
 
 
 def answer(prompt: Prompt) -> str:
-    """Each stage's answer, as `test_pipeline.respond` gives it; the judge answers 5 and 4."""
+    """Each stage's answer, as `scripted.respond` gives it; the judge answers 5 and 4."""
     text = prompt_text(prompt).rstrip()
     if "Helpfulness: <1-5>" in text:
         return "Correctness: 5\nHelpfulness: 4"

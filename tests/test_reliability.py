@@ -1,8 +1,8 @@
 """A run's edges: server faults end in a completed run or one line, local errors in one line,
 signals in a clean stop; settings, tokens and data survive whatever happened.
 
-Faults come from a local OpenAI-compatible server (tests/openai_stub.py); the command runs as
-users run it, in-process through `selfinstruct.cli.main` or as a child process for signals,
+Faults come from a local OpenAI-compatible server (selfinstruct.testing.openai_stub); the command
+runs as users run it, in-process through `selfinstruct.cli.main` or as a child process for signals,
 resource limits and file permissions.
 """
 
@@ -17,51 +17,23 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
+from bootstrap_lists import task_line
+from children import CHILD, one_error_line
 from fakes import FakeBackend, unscored
-from openai_stub import Fault, StubServer
-from test_bootstrap import task_line
-from test_pipeline import respond, scripted_server
+from scripted import respond, scripted_server
 
 from selfinstruct import classify
 from selfinstruct.cli import main
 from selfinstruct.runtime.jsonl import encode_line, read_jsonl
 from selfinstruct.runtime.records import MachineInstruction
 from selfinstruct.runtime.rundir import RunDir
+from selfinstruct.testing.openai_stub import Fault, StubServer
 
 TESTS = Path(__file__).parent
-CHILD = (
-    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-    "signal.signal(signal.SIGTERM, signal.SIG_DFL); "
-    "from selfinstruct.cli import main; sys.exit(main(sys.argv[1:]))"
-)
-"""The command in a child process, with the signal dispositions a terminal would give it (a
-suite started from a background job inherits an ignored SIGINT)."""
-
-
-def one_error_line(err: str) -> str:
-    """The single `error: ...` line of a failed command (and no traceback)."""
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert "Traceback" not in err, err
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    return lines[0]
-
-
-@pytest.fixture
-def children() -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Child processes a test starts; all are killed afterwards, whatever happened."""
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        yield procs
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait(timeout=30)
 
 
 def spawn(procs: list, argv: list[str], **kwargs) -> subprocess.Popen[bytes]:

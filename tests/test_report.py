@@ -1,6 +1,6 @@
 """The run report: the funnel adds up, the page is self-contained, partial and Chinese runs work.
 
-Runs are made by the real pipeline on a scripted backend (`test_pipeline.respond`, with a few
+Runs are made by the real pipeline on a scripted backend (`scripted.respond`, with a few
 answers that each filter catches), then reported through the public function and the CLI.
 """
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import random
 import re
 import shutil
 import struct
@@ -19,7 +18,7 @@ from typing import Any
 
 import pytest
 from fakes import FakeBackend, prompt_text
-from test_pipeline import respond
+from scripted import chinese, respond
 
 import selfinstruct
 from selfinstruct.cli import main
@@ -46,25 +45,6 @@ def varied(prompt: Any, params: Any) -> str:
     if "Output: done 2" in text:
         return text + "Example 3\nInput: more\nOutput: done 2\n"  # the same example again
     return text
-
-
-def chinese(prompt: Any, params: Any) -> str:
-    """A cooperative model in Chinese: new tasks, 是/否, and input/output examples."""
-    text = prompt_text(prompt).rstrip()
-    if text.endswith("是否分类任务："):
-        return "是" if "判断" in text.split("\n")[-2] else "否"
-    if "编号从" in text:
-        rng = random.Random(text)
-        first = int(re.search(r"编号从 (\d+)", text).group(1))  # type: ignore[union-attr]
-        verbs, chars = (
-            ["写", "判断", "翻译", "总结", "解释"],
-            "春夏秋冬山水风云花鸟虫鱼日月星辰江河湖海",
-        )
-        topic = lambda: "".join(rng.sample(chars, 10))  # noqa: E731
-        return "\n".join(
-            f"{first + i}. 请{rng.choice(verbs)}关于{topic()}的文章。" for i in range(4)
-        )
-    return "示例 1\n输入：春天来了\n输出：万物复苏\n示例 2\n输入：下雨了\n输出：带伞出门"
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from fontTools.ttLib import TTFont
 from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
-from test_report import chinese
+from scripted import chinese
 
 import selfinstruct
 from selfinstruct.reporting import fonts as report_fonts

@@ -9,13 +9,13 @@ import typing
 from pathlib import Path
 
 import pytest
-from openai_stub import StubServer
-from test_pipeline import respond, scripted_server
+from scripted import respond, scripted_server
 
 import selfinstruct
 from selfinstruct import ConfigError, RunConfig
 from selfinstruct.cli import build_parser, main
 from selfinstruct.config import SECTIONS, flat_options, option_meta
+from selfinstruct.testing.openai_stub import StubServer
 
 SRC = Path(selfinstruct.__file__).parent
 

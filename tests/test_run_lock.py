@@ -13,39 +13,21 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from openai_stub import StubServer
+from children import CHILD
 
 from selfinstruct.cli import main
 from selfinstruct.runtime.jsonl import read_jsonl
 from selfinstruct.runtime.lock import LOCK_NAME, STALE_AFTER
+from selfinstruct.testing.openai_stub import StubServer
 
-CHILD = (
-    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-    "signal.signal(signal.SIGTERM, signal.SIG_DFL); "
-    "from selfinstruct.cli import main; sys.exit(main(sys.argv[1:]))"
-)
-"""The CLI in a child, with a terminal's signal dispositions (a background job ignores SIGINT)."""
 HOLDER = (
     "import sys, time; from selfinstruct.runtime.lock import acquire; acquire(sys.argv[1]); "
     "print('held', flush=True); time.sleep(120)"
 )
 """A process that holds a run directory's lock and does nothing else."""
-
-
-@pytest.fixture
-def children() -> Iterator[list[subprocess.Popen[bytes]]]:
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        yield procs
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait(timeout=30)
 
 
 def spawn(procs: list, *argv: str, code: str = CHILD) -> subprocess.Popen[bytes]:

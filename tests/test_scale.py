@@ -15,7 +15,6 @@ from collections import Counter
 from pathlib import Path
 
 from fakes import unscored
-from openai_stub import StubServer
 from pydantic import BaseModel
 
 from selfinstruct.cli import main
@@ -25,6 +24,7 @@ from selfinstruct.llm.openai_backend import OpenAIBackend
 from selfinstruct.runtime.jsonl import read_jsonl
 from selfinstruct.runtime.rundir import RunDir
 from selfinstruct.runtime.runner import StageLog
+from selfinstruct.testing.openai_stub import StubServer
 
 CHILD = "import sys; from selfinstruct.cli import main; sys.exit(main(sys.argv[1:]))"
 

@@ -7,31 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import require_all
+from semantic_cases import IDIOM, PARAPHRASE, POOL, UNRELATED, needs
 
 from selfinstruct.errors import ConfigError, MissingDependencyError
 from selfinstruct.similarity import SimilarityIndex
-from selfinstruct.similarity.semantic import MODELS, SemanticIndex, load_encoder
-
-POOL = [
-    "Generate a list of ingredients for a vegan lasagna recipe.",
-    "Translate the following sentence into French.",
-    "Write an algorithm to find the intersection of two arrays.",
-    "Explain the following idiom to me, and try to give me some examples.",
-]
-PARAPHRASE = "List the ingredients needed to make a vegan lasagna."  # of POOL[0]
-IDIOM = "What does this idiom mean? Please include a few examples."  # of POOL[3]
-UNRELATED = "Name three planets of the solar system and describe their moons."
-
-
-def needs(model: str) -> None:
-    """Skip (fail where the suite must run everything) when a model's package is missing."""
-    spec = MODELS[model]
-    if importlib.util.find_spec(spec.module) is None:
-        reason = f"`{spec.package}` is not installed (pip install 'selfinstruct[semantic]')"
-        if require_all():
-            pytest.fail(reason)
-        pytest.skip(reason)
+from selfinstruct.similarity.semantic import SemanticIndex, load_encoder
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pytest
+from corpora import CORPORA
 from rouge_score import rouge_scorer
 
 from selfinstruct.errors import ConfigError
@@ -27,7 +27,6 @@ from selfinstruct.similarity import (
     tokenize_jieba_words,
 )
 
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 SCORER = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
 WORDS = [
     "write", "describe", "explain", "list", "give", "generate", "summarize", "the", "a", "an",

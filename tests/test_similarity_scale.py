@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest
+from corpora import CORPORA
 from rouge_score import rouge_scorer
 
 from selfinstruct.errors import ConfigError
 from selfinstruct.similarity import SimilarityIndex
 
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 SCORER = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
 WORDS = [
     "write", "describe", "explain", "list", "give", "generate", "summarize", "the", "a", "an",

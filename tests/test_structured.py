@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from llama_server import LlamaServer
-from openai_stub import Fault, StubServer, task_list
 
 from selfinstruct import bootstrap
 from selfinstruct.cli import main
@@ -30,6 +29,7 @@ from selfinstruct.stages.bootstrap.candidates import candidates_from_json
 from selfinstruct.stages.classify.answers import label_from_json
 from selfinstruct.stages.instances.parsing import instances_from_json
 from selfinstruct.stages.judge.scores import scores_from_json
+from selfinstruct.testing.openai_stub import Fault, StubServer, task_list
 
 CHAT = [{"role": "user", "content": "List new tasks."}]
 LIST = SCHEMAS["json_bootstrap"]

@@ -15,7 +15,7 @@ from typing import Any
 import datasets
 import pytest
 from conftest import require_all
-from test_export import make_run, read
+from runs import make_instances_run, read_lines
 
 from selfinstruct.stages.export.formats import FORMATS
 from selfinstruct.stages.export.stage import export_run
@@ -42,7 +42,7 @@ TAG_DEFAULTS |= {"assistant_tag": "gpt", "system_tag": "system"}
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_each_format_loads_with_datasets(tmp_path: Path, fmt: str) -> None:
-    make_run(tmp_path, hard=True)
+    make_instances_run(tmp_path, hard=True)
     result = export_run(tmp_path, format=fmt, val_ratio=0.25, system_prompt="Be brief.")
     files = {"train": f"{fmt}.jsonl", "validation": f"{fmt}_validation.jsonl"}
     loaded = datasets.load_dataset(
@@ -65,13 +65,13 @@ def test_each_format_loads_with_datasets(tmp_path: Path, fmt: str) -> None:
 def test_llama_factory_entry_uses_documented_fields_and_fits_the_rows(
     tmp_path: Path, fmt: str
 ) -> None:
-    make_run(tmp_path)
+    make_instances_run(tmp_path)
     export_run(tmp_path, format=fmt, val_ratio=0.25, system_prompt="Be brief.")
     info = json.loads((tmp_path / "dataset_info.json").read_text(encoding="utf-8"))
     assert {"alpaca", "alpaca_validation", fmt, f"{fmt}_validation"} == set(info)
     entry = info[fmt]
     assert set(entry) <= ENTRY_KEYS and set(entry["columns"]) <= COLUMN_KEYS
-    rows = read(tmp_path / entry["file_name"])
+    rows = read_lines(tmp_path / entry["file_name"])
     assert rows
     if entry.get("formatting", "alpaca") == "alpaca":
         assert set(entry["columns"]) <= ALPACA_COLUMNS and "tags" not in entry
@@ -94,7 +94,7 @@ def test_llama_factory_entry_uses_documented_fields_and_fits_the_rows(
 
 
 def test_no_llama_factory_entry_for_trls_own_format(tmp_path: Path) -> None:
-    make_run(tmp_path)
+    make_instances_run(tmp_path)
     export_run(tmp_path, format="prompt_completion")
     info = json.loads((tmp_path / "dataset_info.json").read_text(encoding="utf-8"))
     assert set(info) == {"alpaca"} and info["alpaca"]["file_name"] == "alpaca.jsonl"
@@ -124,7 +124,7 @@ def sft_step(tmp_path: Path, fmt: str, model: Any, tokenizer: Any) -> Any:
     """One SFTTrainer step on the exported `{fmt}.jsonl`, loaded as it is."""
     from trl import SFTConfig, SFTTrainer
 
-    make_run(tmp_path, hard=True)
+    make_instances_run(tmp_path, hard=True)
     export_run(tmp_path, format=fmt, system_prompt="Be brief.")
     data = datasets.load_dataset(
         "json",

@@ -10,16 +10,14 @@ files were labelled and measured before the finders were tuned on them.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 from conftest import require_all
+from corpora import CORPORA
 
 from selfinstruct.text.verbs import verb_object
 
-ROOT = Path(__file__).resolve().parents[1]
-CORPORA = Path(os.environ.get("SELFINSTRUCT_CORPORA") or ROOT.parent / "shared" / "corpora")
 FIXTURES = Path(__file__).parent / "fixtures"
 FILES = {"en": "instructions.jsonl", "zh": "instructions_zh.jsonl"}
 
