@@ -26,7 +26,8 @@ from typing import Any
 import openai
 
 from selfinstruct.llm.base import GenerationParams, Prompt
-from selfinstruct.llm.openai_backend import NO_KEY, OpenAIBackend
+from selfinstruct.llm.openai_backend import OpenAIBackend
+from selfinstruct.llm.openai_options import NO_KEY
 
 STUB = Path(__file__).resolve().parent.parent / "tests" / "openai_stub.py"
 MODEL = "stub-model"
