@@ -25,7 +25,8 @@ from typing import Any
 import openai
 
 from selfinstruct.llm.base import GenerationParams, Prompt
-from selfinstruct.llm.openai_backend import NO_KEY, OpenAIBackend
+from selfinstruct.llm.openai_backend import OpenAIBackend
+from selfinstruct.llm.openai_options import NO_KEY
 from selfinstruct.testing.openai_stub import spawn
 
 MODEL = "stub-model"

@@ -31,7 +31,8 @@ from typing import Any
 import openai
 
 from selfinstruct.llm.base import Completion, GenerationParams, Prompt
-from selfinstruct.llm.openai_backend import NO_KEY, OpenAIBackend
+from selfinstruct.llm.openai_backend import OpenAIBackend
+from selfinstruct.llm.openai_options import NO_KEY
 from selfinstruct.stages.bootstrap.stage import bootstrap
 
 TOPICS = [

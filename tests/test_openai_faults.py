@@ -24,9 +24,10 @@ from rouge_score import rouge_scorer
 
 from selfinstruct.errors import BackendError
 from selfinstruct.llm.base import Completion, GenerationParams, complete
+from selfinstruct.llm.dispatcher import MALFORMED_LIMIT
 from selfinstruct.llm.failures import refusal
 from selfinstruct.llm.fleet import Fleet
-from selfinstruct.llm.openai_backend import MALFORMED_LIMIT, OpenAIBackend
+from selfinstruct.llm.openai_backend import OpenAIBackend
 from selfinstruct.llm.responses import mask
 from selfinstruct.llm.retry import RetryPolicy, parse_duration, retry_after
 from selfinstruct.testing.openai_stub import Fault, StubServer, count_tokens, task_list

@@ -138,7 +138,7 @@ def test_a_hundred_requests_in_flight_at_once_over_small_lanes() -> None:
         backend = OpenAIBackend(model="m", base_url=url, max_concurrency=100)
         try:
             out = await backend.acomplete(["1. Do a thing.\n2."] * 100, GenerationParams())
-            lanes = backend._lanes.http_clients()
+            lanes = backend._dispatch.lanes.http_clients()
             return len(lanes), out
         finally:
             await backend.aclose()

@@ -80,15 +80,6 @@ class Usage:
         self.completion_tokens += completion.completion_tokens
         self.reasoning_tokens += completion.reasoning_tokens
 
-    def since(self, before: Usage) -> Usage:
-        """What was spent after `before` (a copy taken earlier with `dataclasses.replace`)."""
-        return Usage(
-            self.requests - before.requests,
-            self.prompt_tokens - before.prompt_tokens,
-            self.completion_tokens - before.completion_tokens,
-            self.reasoning_tokens - before.reasoning_tokens,
-        )
-
 
 @dataclass
 class BackendInfo:

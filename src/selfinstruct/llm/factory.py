@@ -30,32 +30,6 @@ def make_backend(backend: str | None = None, **options: Any) -> Backend:
     return backend_from_config(config)
 
 
-OPENAI_KWARGS = {"max_concurrency": "concurrency", "timeout": "request_timeout"}
-"""OpenAIBackend's keyword arguments named otherwise than their BackendConfig fields."""
-
-
-def openai_settings(config: BackendConfig | None, given: dict[str, Any]) -> BackendConfig:
-    """`config` (default: BackendConfig's defaults) with OpenAIBackend's keyword arguments given
-    (None: not given) applied and checked; an error names the keyword argument."""
-    from ..config import BackendConfig
-    from ..config.describe import allowed_values
-
-    base = config.model_dump(exclude_unset=True) if config is not None else {}
-    fields = {OPENAI_KWARGS.get(k, k): v for k, v in given.items() if v is not None}
-    try:
-        return BackendConfig.model_validate({**base, "backend": "openai", **fields})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = str(err["loc"][0]) if err["loc"] else ""
-        if field not in BackendConfig.model_fields:
-            raise ConfigError(str(err["msg"]).removeprefix("Value error, ")) from None
-        kwarg = {v: k for k, v in OPENAI_KWARGS.items()}.get(field, field)
-        if err["type"] == "value_error":  # our validators' words (base URLs come out redacted)
-            raise ConfigError(f"{kwarg}: {str(err['msg']).removeprefix('Value error, ')}") from None
-        allowed = allowed_values(BackendConfig.model_fields[field])
-        raise ConfigError(f"{kwarg} must be {allowed}, got {err.get('input')!r}") from None
-
-
 def backend_from_config(config: BackendConfig) -> Backend:
     """The backend a run's `[backend]` options name (the embedded model when none is named)."""
     name = config.backend or ("openai" if config.base_url else "transformers")

@@ -1,13 +1,12 @@
 """Connection lanes: each endpoint's requests spread over small connection pools, filled in order.
 
 httpcore's pool does work in proportion to its connections each time a request starts or ends
-(it walks them all, and asks each idle socket whether the server closed it: a system call).
-One pool holding a thousand connections therefore costs the loop more per request than the
-request itself (benchmarks/fleet.py; a profile showed a third of the loop's CPU there). So each
-endpoint gets lanes: openai clients on their own HTTP client, each carrying at most `size`
-requests at once. A request takes the first lane with room (a new lane opens when all are
-full), so a light load stays on the first lanes and idle connections do not pile up in the
-busy ones. Plain bookkeeping for one event loop.
+(it walks them all, and asks each idle socket whether the server closed it: a system call), so
+one pool holding very many connections costs the loop more per request than the request itself
+(measured in docs/backends.md). So each endpoint gets lanes: openai clients on their own HTTP
+client, each carrying at most `size` requests at once. A request takes the first lane with room
+(a new lane opens when all are full), so a light load stays on the first lanes and idle
+connections do not pile up in the busy ones. Plain bookkeeping for one event loop.
 """
 
 from __future__ import annotations
@@ -18,8 +17,7 @@ from typing import Any
 
 LANE_SIZE = 32
 """Requests one lane (one connection pool) carries at once: small enough that the pool's
-per-request walk stays cheap, large enough that a fleet of 16 endpoints at 1,000 in flight
-needs only a few dozen clients."""
+per-request walk stays cheap, large enough that a large fleet needs few clients."""
 
 
 @dataclass(eq=False)

@@ -73,11 +73,6 @@ def _reasoning_field(message: dict[str, Any]) -> str:
     return ""
 
 
-def parse_model_ids(data: bytes) -> list[str]:
-    """The model ids of a /models response body."""
-    return [model_id for model_id, _ in parse_models(data)]
-
-
 def parse_models(data: bytes) -> list[tuple[str, str]]:
     """(id, owned_by) of each model in a /models response body."""
     body = _json(data)
